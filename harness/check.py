@@ -1,0 +1,59 @@
+"""A run against its golden and the notes: the engine under both the pytest plugin
+and ``python -m harness check``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import golden, ledger
+from harness.compare import Comparison, compare
+from harness.errors import GoldenError, GoldenMissing
+from harness.record import TRAINING_COLUMNS, Record
+from harness.registry import Experiment
+
+
+def load(root: Path, experiment: Experiment, kind: str) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """The golden columns and scalars of an experiment; GoldenError when missing or damaged."""
+    target = golden.paths(root, kind, experiment.name)
+    needed = [target.columns, target.scalars] if experiment.trains else [target.scalars]
+    for path in needed:
+        if not path.exists():
+            raise GoldenMissing(path)
+    columns = golden.read_columns(target.columns, list(TRAINING_COLUMNS)) if experiment.trains else {}
+    return columns, golden.read_scalars(target.scalars)
+
+
+def verify(root: Path, experiment: Experiment, record: Record) -> Comparison:
+    columns, scalars = load(root, experiment, record.device_kind)
+    return compare(record, columns, scalars, experiment.tolerance)
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything known about one experiment on one device."""
+
+    record: Record
+    comparison: Comparison | None = None
+    error: GoldenError | None = None
+    printed: list[ledger.PrintedCheck] = field(default_factory=list)
+    claims: list[ledger.ClaimCheck] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.comparison is not None
+            and self.comparison.status != "fail"
+            and all(p.ok for p in self.printed)
+            and all(c.holds for c in self.claims)
+        )
+
+
+def check(root: Path, experiment: Experiment, record: Record) -> Result:
+    try:
+        comparison, error = verify(root, experiment, record), None
+    except GoldenError as exc:
+        comparison, error = None, exc
+    return Result(record, comparison, error,
+                  ledger.printed_checks(experiment, record), ledger.claim_checks(experiment, record))

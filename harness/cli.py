@@ -1,0 +1,154 @@
+"""``python -m harness``: list, run, check and regenerate the experiments of the notes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+# TensorFlow's C++ start-up chatter would bury the summary; warnings and errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from harness import registry  # noqa: E402
+from harness.errors import HarnessError, UnknownName  # noqa: E402
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    parser.add_argument("--logical-cpus", type=int, metavar="N",
+                        help="split the CPU into N logical devices (CPU:0 .. CPU:N-1) first")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="the experiments and the section of the notes each comes from")
+
+    def runs(name: str, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        p.add_argument("names", nargs="*", metavar="NAME", help="experiments (default: all)")
+        p.add_argument("--device", action="append", metavar="DEV",
+                       help="all, cpu, gpu or a device name such as CPU:0 (repeatable; default all)")
+        return p
+
+    run = runs("run", "run experiments and print what the notes print")
+    run.add_argument("--json", action="store_true", help="one JSON document of records on stdout")
+    run.add_argument("--epochs", type=int, metavar="N",
+                     help="shorten training loops to N epochs (a smoke run; not for goldens)")
+    for name, help in (("check", "run everything against the goldens and the notes"),
+                       ("regen", "rewrite the goldens and their manifest from this environment")):
+        p = runs(name, help)
+        p.add_argument("--golden-dir", type=Path, metavar="DIR", help="default: golden/ of the project")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            return _list()
+        experiments = registry.select(args.names)
+        devices = _devices(args)
+        if args.command == "run":
+            return _run(experiments, devices, args.json, args.epochs)
+        root = args.golden_dir or _default_root()
+        return _check(experiments, devices, root) if args.command == "check" else _regen(
+            experiments, devices, root)
+    except UnknownName as exc:
+        parser.error(str(exc))  # exits 2, like any other usage error
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _default_root() -> Path:
+    from harness import golden
+
+    return golden.ROOT
+
+
+def _devices(args: argparse.Namespace) -> list:
+    from harness import devices
+
+    if args.logical_cpus:
+        devices.split_cpu(args.logical_cpus)
+    available = devices.visible()
+    spec = ",".join(args.device or ["all"])
+    chosen = devices.select(spec, available)
+    for kind in devices.missing_kinds(spec, available):
+        print(f"skipped: no {kind.upper()} visible to TensorFlow", file=sys.stderr)
+    if not chosen:
+        raise HarnessError(f"no visible device matches {spec!r}")
+    return chosen
+
+
+def _list() -> int:
+    from harness.report import table
+
+    rows = [(e.name, e.section, e.summary) for e in registry.all_experiments()]
+    print(table(("experiment", "section of the notes", "what it does"), rows))
+    return 0
+
+
+def _run(experiments: list, devices: list, as_json: bool, epochs: int | None) -> int:
+    from harness.run import run
+
+    records = []
+    for device in devices:
+        for experiment in experiments:
+            record = run(experiment, device, epochs if experiment.trains else None)
+            records.append(record)
+            if not as_json:
+                print(f"== {experiment.name} on {device.name} ==")
+                print(experiment.render(record) if experiment.render else record.scalars)
+                print()
+    if as_json:
+        json.dump([r.to_json() for r in records], sys.stdout, indent=1, ensure_ascii=False)
+        print()
+    return 0
+
+
+def _check(experiments: list, devices: list, root: Path) -> int:
+    from harness import golden, report, runtime
+    from harness.check import check
+    from harness.run import run
+
+    runtime.configure()
+    for kind in sorted({d.kind for d in devices}):
+        drift = report.environment_drift(golden.read_manifest(root, kind), runtime.fingerprint(kind))
+        print(f"{kind} goldens in {root / kind}: "
+              + ("written in this environment" if not drift else "environment differs:"))
+        for line in drift:
+            print(f"  {line}")
+    print(flush=True)
+    results = []
+    for device in devices:
+        for experiment in experiments:
+            results.append(check(root, experiment, run(experiment, device)))
+            print(f"  {experiment.name} on {device.name}: done", file=sys.stderr, flush=True)
+    print(report.check_summary(results))
+    print()
+    print(report.ledger_summary(results))
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _regen(experiments: list, devices: list, root: Path) -> int:
+    from harness import golden, runtime
+    from harness.run import run
+
+    runtime.configure()
+    # One device of each kind writes; every run finishes before the first file is touched,
+    # so an interrupted regeneration leaves the old goldens as they were.
+    writers = {}
+    for device in devices:
+        writers.setdefault(device.kind, device)
+    records = [run(e, d) for d in writers.values() for e in experiments]
+    fingerprints = {kind: runtime.fingerprint(kind) for kind in writers}
+    for record in records:
+        for path in golden.write(root, record):
+            print(f"wrote {path}")
+    for kind, fingerprint in fingerprints.items():
+        print(f"wrote {golden.write_manifest(root, kind, fingerprint)}")
+    print("review the change with `git diff golden/` before committing it")
+    return 0

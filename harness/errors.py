@@ -1,0 +1,43 @@
+"""Errors a user can act on: each names the thing that is wrong and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class HarnessError(Exception):
+    """Base of the errors the CLI turns into a message and a non-zero exit."""
+
+
+class UnknownName(HarnessError, ValueError):
+    """A name (experiment, device) that does not exist; the message lists the valid ones."""
+
+    def __init__(self, what: str, name: str, valid: Iterable[str]) -> None:
+        self.what, self.name, self.valid = what, name, sorted(valid)
+        choices = ", ".join(self.valid) or "(none)"
+        super().__init__(f"unknown {what} {name!r}; valid {what}s: {choices}")
+
+
+class GoldenError(HarnessError):
+    """A golden or manifest that cannot be used as it is on disk."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path, self.problem = path, problem
+        super().__init__(
+            f"golden file {path}: {problem}\n"
+            f"  fix: restore it with `git checkout -- {path}`, or, if the change is intended, "
+            f"regenerate the goldens with `tox -e regen` and review the diff"
+        )
+
+
+class GoldenMissing(GoldenError):
+    """A golden that was never written (or was deleted)."""
+
+    def __init__(self, path: object) -> None:
+        self.path, self.problem = path, "does not exist"
+        HarnessError.__init__(
+            self,
+            f"golden file {path} does not exist\n"
+            f"  fix: write it on purpose with `tox -e regen` (or `python -m harness regen NAME`), "
+            f"review it and commit it",
+        )

@@ -1,0 +1,287 @@
+"""Section 2.4 of the notes, 損失函式 (loss functions): MSE, a custom loss, cross-entropy.
+
+The code of each experiment is the notes' code, changed only where a run must
+be parametrised (epochs) or recorded (``Trajectory.step`` where the notes print).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import tensorflow as tf
+
+from harness.record import Outcome, Record, Trajectory, plain
+from harness.registry import Claim, Experiment, Printed, Tolerance, register
+
+SECTION = "2.4 損失函式 (loss functions)"
+SEED = 23455
+LR = 0.002
+CHECKPOINT_EVERY = 500  # the notes print w1 when epoch % 500 == 0
+
+
+# --- 均方誤差 mse -----------------------------------------------------------------
+
+MSE_EPOCHS = 15000
+
+
+def mse_regression(epochs: int = MSE_EPOCHS) -> Outcome:
+    rdm = np.random.RandomState(seed=SEED)
+    x = rdm.rand(32, 2)
+    y_ = [[x1 + x2 + (rdm.rand() / 10.0 - 0.05)] for (x1, x2) in x]  # noise in [-0.05, 0.05)
+    x = tf.cast(x, dtype=tf.float32)
+    w1 = tf.Variable(tf.random.normal([2, 1], stddev=1, seed=1))
+
+    trajectory = Trajectory(w1, epochs, CHECKPOINT_EVERY)
+    lr = LR
+    for epoch in range(epochs):
+        with tf.GradientTape() as tape:
+            y = tf.matmul(x, w1)
+            loss_mse = tf.reduce_mean(tf.square(y_ - y))
+        grads = tape.gradient(loss_mse, w1)
+        w1.assign_sub(lr * grads)
+        trajectory.step(epoch, w1, loss_mse)
+    return trajectory.outcome()
+
+
+def _w1_text(w0: float, w1: float) -> str:
+    return str(np.array([[w0], [w1]], dtype=np.float32))
+
+
+def render_mse(record: Record) -> str:
+    cols = record.columns
+    lines = [
+        f"after {epoch} training steps,w1 is\n{_w1_text(w0, w1)} \n"
+        for epoch, w0, w1 in zip(cols["epoch"], cols["w1_0"], cols["w1_1"])
+        if epoch % CHECKPOINT_EVERY == 0
+    ]
+    lines.append(f"final w1 is:  {_w1_text(record.last('w1_0'), record.last('w1_1'))}")
+    return "\n".join(lines)
+
+
+def _checkpoint(epoch: int, column: str):
+    return lambda record: record.at(epoch, column)
+
+
+def _final(column: str):
+    return lambda record: record.last(column)
+
+
+# The "結果" block of the notes: w1 after these epochs, then the final w1.
+_MSE_PRINTED = {
+    0: ("-0.8096241", "1.4855157"),
+    500: ("-0.21934733", "1.6984866"),
+    1000: ("0.0893971", "1.673225"),
+    1500: ("0.28368822", "1.5853055"),
+    14000: ("0.9993659", "0.999166"),
+    14500: ("1.0002553", "0.99838644"),
+}
+
+register(
+    Experiment(
+        name="mse_regression",
+        section=SECTION,
+        summary="y_ = x1 + x2 + noise fitted by w1 with MSE, 15000 epochs, lr 0.002",
+        fn=mse_regression,
+        epochs=MSE_EPOCHS,
+        tolerance=Tolerance(
+            128,
+            "rounding only: measured on TF 2.21, a NumPy float32 loop with another evaluation "
+            "order stays within 8 ULPs of this run and exact (float64) arithmetic within 62; "
+            "a change of data, seed, lr or loss moves values by orders of magnitude more",
+        ),
+        printed=tuple(
+            Printed(f"after {epoch} training steps, w1[{i}]", text, _checkpoint(epoch, f"w1_{i}"))
+            for epoch, texts in _MSE_PRINTED.items()
+            for i, text in enumerate(texts)
+        )
+        + (
+            Printed("final w1[0]", "1.0009792", _final("w1_0")),
+            Printed("final w1[1]", "0.9977485", _final("w1_1")),
+        ),
+        claims=(Claim("w1 approaches [1, 1], the coefficients of y_ = x1 + x2",
+                      lambda r: all(abs(r.last(c) - 1) < 0.01 for c in ("w1_0", "w1_1"))),),
+        render=render_mse,
+    )
+)
+
+
+# --- 自定義損失函式: profit and cost ---------------------------------------------------
+
+CUSTOM_EPOCHS = 10000
+
+
+def custom_loss(profit: float, cost: float, epochs: int = CUSTOM_EPOCHS) -> Outcome:
+    rdm = np.random.RandomState(seed=SEED)
+    x = rdm.rand(32, 2)
+    x = tf.cast(x, tf.float32)
+    # As in the notes, y_ is built from the float32 x: a list of float32 scalar tensors.
+    y_ = [[x1 + x2 + rdm.rand() / 10.0 - 0.05] for x1, x2 in x]
+    w1 = tf.Variable(tf.random.normal([2, 1], stddev=1, seed=1))
+
+    trajectory = Trajectory(w1, epochs, CHECKPOINT_EVERY)
+    lr = LR
+    for epoch in range(epochs):
+        with tf.GradientTape() as tape:
+            y = tf.matmul(x, w1)
+            loss_zdy = tf.reduce_sum(tf.where(tf.greater(y_, y), (y_ - y) * profit, (y - y_) * cost))
+        grads = tape.gradient(loss_zdy, w1)
+        w1.assign_sub(lr * grads)
+        trajectory.step(epoch, w1, loss_zdy)
+    return trajectory.outcome()
+
+
+def render_custom(record: Record) -> str:
+    cols = record.columns
+    lines = [
+        f"after {epoch} epoch w1 is:\n{_w1_text(w0, w1)} \n"
+        for epoch, w0, w1 in zip(cols["epoch"], cols["w1_0"], cols["w1_1"])
+        if epoch % CHECKPOINT_EVERY == 0
+    ]
+    lines += ["--------------", f"final w1 is  {_w1_text(record.last('w1_0'), record.last('w1_1'))}"]
+    return "\n".join(lines)
+
+
+# Why the final w1 of the notes' comment is not expected to reproduce bit for bit.
+CUSTOM_NOT_REPRODUCING = (
+    "the loop never settles: w1 saws up by about 0.03 a step and drops back by up to 0.26 "
+    "(seen on TF 2.21), so its value after 10000 steps hangs on every rounding of the run "
+    "that printed it, and the notes do not say which TensorFlow that was"
+)
+
+CUSTOM_TOLERANCE = Tolerance(
+    0,
+    "no rounding-only band exists: one ULP that flips a tf.where branch changes every "
+    "step after it by about a step size, so a run either matches bit for bit or has "
+    "drifted; any tolerance wide enough to admit a flipped branch admits anything",
+)
+
+
+def _custom_experiment(name: str, profit: float, cost: float, notes: tuple[str, str],
+                       claim: Claim) -> Experiment:
+    return Experiment(
+        name=name,
+        section=SECTION,
+        summary=f"custom loss, profit {profit:g}, cost {cost:g}, 10000 epochs, lr 0.002",
+        fn=functools.partial(custom_loss, profit, cost),
+        epochs=CUSTOM_EPOCHS,
+        tolerance=CUSTOM_TOLERANCE,
+        printed=tuple(
+            Printed(f"final w1[{i}] (comment in the notes)", text, _final(f"w1_{i}"),
+                    known_difference=CUSTOM_NOT_REPRODUCING)
+            for i, text in enumerate(notes)
+        ),
+        claims=(claim,),
+        render=render_custom,
+    )
+
+
+# The code in the notes sets profit = 1, cost = 99; its comment also gives the run
+# with the two swapped.
+register(_custom_experiment(
+    "custom_loss_cost99", profit=1, cost=99, notes=("0.95219666", "0.909771"),
+    claim=Claim("cost 99 > profit 1: both weights end below 1 (the model predicts low)",
+                lambda r: r.last("w1_0") < 1 and r.last("w1_1") < 1),
+))
+register(_custom_experiment(
+    "custom_loss_profit99", profit=99, cost=1, notes=("1.1231122", "1.0713713"),
+    claim=Claim("profit 99 > cost 1: both weights end above 1 (the model predicts high)",
+                lambda r: r.last("w1_0") > 1 and r.last("w1_1") > 1),
+))
+
+
+# --- 交叉熵 ce ------------------------------------------------------------------------
+
+
+def cross_entropy() -> Outcome:
+    loss_ce1 = tf.losses.categorical_crossentropy([1, 0], [0.6, 0.4])
+    loss_ce2 = tf.losses.categorical_crossentropy([1, 0], [0.8, 0.2])
+    # By hand, as the notes do: H(y_, y) = -sum(y_ * ln y).
+    h1 = -(1 * np.log(0.6) + 0 * np.log(0.4))
+    h2 = -(1 * np.log(0.8) + 0 * np.log(0.2))
+    scalars = {
+        "loss_ce1": plain(loss_ce1),
+        "loss_ce2": plain(loss_ce2),
+        "loss_ce_dtype": loss_ce1.dtype.name,
+        "h1_by_hand": plain(h1),
+        "h2_by_hand": plain(h2),
+        "tf_losses_module": tf.losses.categorical_crossentropy.__module__,
+    }
+    return Outcome({}, scalars, loss_ce1.device)
+
+
+def render_cross_entropy(record: Record) -> str:
+    s = record.scalars
+    return "\n".join(
+        f"{name} tf.Tensor({str(np.float32(s[name]))}, shape=(), dtype={s['loss_ce_dtype']})"
+        for name in ("loss_ce1", "loss_ce2")
+    )
+
+
+def _scalar(name: str):
+    return lambda record: record.scalars[name]
+
+
+register(
+    Experiment(
+        name="cross_entropy",
+        section=SECTION,
+        summary="tf.losses.categorical_crossentropy of [1,0] against [0.6,0.4] and [0.8,0.2]",
+        fn=cross_entropy,
+        printed=(
+            Printed("loss_ce1 (TensorFlow)", "0.5108256", _scalar("loss_ce1")),
+            Printed("loss_ce2 (TensorFlow)", "0.22314353", _scalar("loss_ce2")),
+            Printed("h1 (by hand)", "0.511", _scalar("h1_by_hand")),
+            Printed("h2 (by hand)", "0.223", _scalar("h2_by_hand")),
+        ),
+        claims=(Claim("h1 > h2: y2 = (0.8, 0.2) is closer to the answer (1, 0)",
+                      lambda r: r.scalars["loss_ce1"] > r.scalars["loss_ce2"]),),
+        render=render_cross_entropy,
+    )
+)
+
+
+# --- softmax 與交叉熵結合 -------------------------------------------------------------------
+# The notes name tf.nn.softmax_cross_entropy_with_logits but give no data; this is the
+# data of the course the notes follow (float64, as NumPy makes it).
+
+
+def softmax_cross_entropy() -> Outcome:
+    y_ = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0]])
+    y = np.array([[12, 3, 2], [3, 10, 1], [1, 2, 5], [4, 6.5, 1.2], [3, 6, 1]])
+    y_pro = tf.nn.softmax(y)
+    loss_ce1 = tf.losses.categorical_crossentropy(y_, y_pro)
+    loss_ce2 = tf.nn.softmax_cross_entropy_with_logits(y_, y)
+    scalars = {
+        "loss_ce1": plain(loss_ce1),
+        "loss_ce2": plain(loss_ce2),
+        "loss_dtype": loss_ce2.dtype.name,
+    }
+    return Outcome({}, scalars, loss_ce2.device)
+
+
+def render_softmax_cross_entropy(record: Record) -> str:
+    s = record.scalars
+    return "\n".join(
+        f"{label}: {np.array(s[name])}"
+        for label, name in (("分步計算的結果", "loss_ce1"), ("結合計算的結果", "loss_ce2"))
+    )
+
+
+def _prints_the_same(record: Record) -> bool:
+    # The course shows the two results printed side by side, identical as printed.
+    a, b = (np.array2string(np.array(record.scalars[n])) for n in ("loss_ce1", "loss_ce2"))
+    return a == b
+
+
+register(
+    Experiment(
+        name="softmax_cross_entropy",
+        section=SECTION,
+        summary="softmax then categorical_crossentropy against softmax_cross_entropy_with_logits",
+        fn=softmax_cross_entropy,
+        claims=(Claim("softmax then cross-entropy prints the same as "
+                      "tf.nn.softmax_cross_entropy_with_logits", _prints_the_same),),
+        render=render_softmax_cross_entropy,
+    )
+)

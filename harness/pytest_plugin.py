@@ -1,0 +1,153 @@
+"""The pytest side of the harness: options, parametrisation and thin fixtures over
+``harness.check`` (the engine) and pytest-regressions (storage and regeneration)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness import devices as devices_mod
+from harness import golden, registry, report, runtime
+from harness.check import verify
+from harness.compare import Comparison
+from harness.devices import Device
+from harness.errors import GoldenError, GoldenMissing, HarnessError
+from harness.record import Record
+from harness.registry import Experiment
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "TF2 notes reproducibility harness")
+    group.addoption("--devices", default="all", metavar="SPEC",
+                    help="devices to run on: all, cpu, gpu or names such as CPU:0,GPU:1 (default all)")
+    group.addoption("--logical-cpus", type=int, default=None, metavar="N",
+                    help="split the CPU into N logical devices before TensorFlow starts")
+    group.addoption("--golden-dir", type=Path, default=None, metavar="DIR",
+                    help="where the goldens are (default: golden/ of the project)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        if config.getoption("logical_cpus"):
+            devices_mod.split_cpu(config.getoption("logical_cpus"))
+        available = devices_mod.visible()
+        spec = config.getoption("devices")
+        config._harness_devices = devices_mod.select(spec, available)  # type: ignore[attr-defined]
+        config._harness_missing = devices_mod.missing_kinds(spec, available)  # type: ignore[attr-defined]
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    runtime.configure()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    import tensorflow as tf
+
+    root = golden_root(config)
+    lines = [f"harness: TensorFlow {tf.__version__}, devices "
+             f"{[d.name for d in config._harness_devices]}, goldens in {root}"]  # type: ignore[attr-defined]
+    for kind in sorted({d.kind for d in config._harness_devices}):  # type: ignore[attr-defined]
+        try:
+            drift = report.environment_drift(golden.read_manifest(root, kind), runtime.fingerprint(kind))
+        except GoldenError as exc:
+            drift = [str(exc)]
+        lines += [f"harness: {kind} goldens differ in environment: {d}" for d in drift]
+    return lines
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    config = metafunc.config
+    if "device" in metafunc.fixturenames:
+        params = [pytest.param(d, id=d.name) for d in config._harness_devices]  # type: ignore[attr-defined]
+        params += [
+            pytest.param(None, id=kind.upper(), marks=pytest.mark.skip(
+                reason=f"no {kind.upper()} visible to TensorFlow "
+                       f"(tf.config.list_logical_devices('{kind.upper()}') is empty)"))
+            for kind in config._harness_missing  # type: ignore[attr-defined]
+        ]
+        # Session scope: the cases of one device stay together, and module fixtures may use it.
+        metafunc.parametrize("device", params, scope="session")
+    if "experiment" in metafunc.fixturenames:
+        metafunc.parametrize("experiment", registry.all_experiments(), ids=lambda e: e.name)
+    if "printed" in metafunc.fixturenames:
+        metafunc.parametrize("printed", [
+            pytest.param((e, p), id=f"{e.name}: {p.where}")
+            for e in registry.all_experiments() for p in e.printed])
+    if "claim" in metafunc.fixturenames:
+        metafunc.parametrize("claim", [
+            pytest.param((e, c), id=f"{e.name}: {c.text}")
+            for e in registry.all_experiments() for c in e.claims])
+
+
+def golden_root(config: pytest.Config) -> Path:
+    return config.getoption("golden_dir") or golden.ROOT
+
+
+@pytest.fixture(scope="session")
+def record_of() -> Callable[[Experiment, Device], Record]:
+    """One run per experiment and device in a session, shared by the goldens and the ledger."""
+    from harness.run import run
+
+    cache: dict[tuple[str, str], Record] = {}
+
+    def get(experiment: Experiment, device: Device) -> Record:
+        key = (experiment.name, device.name)
+        if key not in cache:
+            cache[key] = run(experiment, device)
+        return cache[key]
+
+    return get
+
+
+@pytest.fixture
+def golden_check(request: pytest.FixtureRequest, num_regression: Any,
+                 data_regression: Any) -> Callable[[Record], Comparison | None]:
+    """Checks a record against its goldens: the ULP judgement first, then pytest-regressions.
+
+    A missing golden fails without being written when ``CI`` is set; otherwise
+    pytest-regressions writes it and fails, as it always does. Its --force-regen
+    and --regen-all flags skip the judgement so they can rewrite what differs.
+    """
+    config = request.config
+    root = golden_root(config)
+    regenerating = config.getoption("force_regen") or config.getoption("regen_all")
+
+    def check(record: Record) -> Comparison | None:
+        __tracebackhide__ = True
+        experiment = registry.get(record.experiment)
+        target = golden.paths(root, record.device_kind, experiment.name)
+        needed = [target.columns, target.scalars] if experiment.trains else [target.scalars]
+        missing = [p for p in needed if not p.exists()]
+        if missing and os.environ.get("CI"):
+            pytest.fail(f"{GoldenMissing(missing[0])}\n  (CI is set: nothing was written)",
+                        pytrace=False)
+        comparison = None
+        if not missing and not regenerating:
+            try:
+                comparison = verify(root, experiment, record)
+            except GoldenError as exc:
+                pytest.fail(str(exc), pytrace=False)
+            if comparison.status == "fail":
+                pytest.fail(comparison.explain(), pytrace=False)
+        if experiment.trains:
+            num_regression.check(
+                {name: np.asarray(values) for name, values in record.columns.items()},
+                fullpath=target.columns,
+                default_tolerance=_atol(record, experiment.tolerance.ulps),
+            )
+        data_regression.check(record.scalars, fullpath=target.scalars)
+        return comparison
+
+    return check
+
+
+def _atol(record: Record, ulps: int) -> dict[str, float]:
+    # num_regression knows only atol/rtol: the widest ULP band of any value, so that it
+    # never rejects what the ULP judgement accepted (that judgement is the stricter one).
+    spacing = max(float(np.spacing(np.abs(np.float32(v)))) for name, values in record.columns.items()
+                  if name != "epoch" for v in values)
+    return {"atol": ulps * spacing, "rtol": 0.0}

@@ -1,0 +1,87 @@
+"""Device selection and pinning, exercised with real logical CPU devices.
+
+No GPU is visible here: what these tests cannot reach is the GPU branch of
+``runtime.device_description`` and TF32 actually being off on a GPU.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from harness import registry
+from harness.devices import Device, missing_kinds, select
+from harness.errors import UnknownName
+from tests.helpers import ROOT, SHORT_EPOCHS, harness
+
+TWO_CPUS = [Device("CPU:0"), Device("CPU:1")]
+
+
+@pytest.mark.parametrize(("spec", "names"), [
+    ("all", ["CPU:0", "CPU:1"]),
+    ("cpu", ["CPU:0", "CPU:1"]),
+    ("CPU:1", ["CPU:1"]),
+    ("cpu:1,CPU:0", ["CPU:1", "CPU:0"]),
+    ("CPU:0,cpu", ["CPU:0", "CPU:1"]),
+    ("gpu", []),
+])
+def test_select(spec, names):
+    assert [d.name for d in select(spec, TWO_CPUS)] == names
+
+
+def test_unknown_device_lists_the_valid_ones():
+    with pytest.raises(UnknownName) as info:
+        select("CPU:2", TWO_CPUS)
+    assert "'CPU:2'" in str(info.value)
+    for valid in ("all", "cpu", "gpu", "CPU:0", "CPU:1"):
+        assert valid in str(info.value)
+
+
+def test_missing_kinds():
+    assert missing_kinds("all", TWO_CPUS) == ["gpu"]
+    assert missing_kinds("gpu", TWO_CPUS) == ["gpu"]
+    assert missing_kinds("cpu", TWO_CPUS) == []
+    assert missing_kinds("all", [*TWO_CPUS, Device("GPU:0")]) == []
+
+
+def test_kind_and_tensorflow_name():
+    assert Device("GPU:1").kind == "gpu"
+    assert Device("CPU:0").tf_name == "/device:CPU:0"
+
+
+def test_each_logical_cpu_runs_pinned_and_bit_identical():
+    done = harness("--logical-cpus", "2", "run", "mse_regression", "custom_loss_cost99",
+                   "--device", "CPU:0", "--device", "CPU:1", "--epochs", str(SHORT_EPOCHS), "--json")
+    assert done.returncode == 0, done.stderr
+    records = json.loads(done.stdout)
+    assert [(r["experiment"], r["device"]) for r in records] == [
+        ("mse_regression", "CPU:0"), ("custom_loss_cost99", "CPU:0"),
+        ("mse_regression", "CPU:1"), ("custom_loss_cost99", "CPU:1")]
+    for r in records:
+        assert r["placement"].endswith(r["device"]), r["placement"]
+    by_device = {d: [(r["columns"], r["scalars"]) for r in records if r["device"] == d]
+                 for d in ("CPU:0", "CPU:1")}
+    assert by_device["CPU:0"] == by_device["CPU:1"]
+
+
+def test_an_unknown_device_exits_2_with_the_valid_names():
+    done = harness("--logical-cpus", "2", "run", "cross_entropy", "--device", "CPU:2")
+    assert done.returncode == 2
+    assert "unknown device 'CPU:2'" in done.stderr and "CPU:0, CPU:1" in done.stderr
+
+
+def test_gpu_cases_are_skipped_with_a_reason_where_no_gpu_is_visible():
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU"):
+        pytest.skip("a GPU is visible: its cases run instead of being skipped")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/test_goldens.py", "-k", "GPU", "-rs",
+         "-p", "no:cacheprovider"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout
+    assert f"SKIPPED [{len(registry.all_experiments())}]" in done.stdout, done.stdout
+    assert "no GPU visible to TensorFlow" in done.stdout
