@@ -11,7 +11,7 @@ from harness import golden, ledger
 from harness.compare import Comparison, compare
 from harness.errors import GoldenError, GoldenMissing
 from harness.record import TRAINING_COLUMNS, Record
-from harness.registry import Experiment
+from harness.registry import EXACT, Experiment
 
 
 def load(root: Path, experiment: Experiment, kind: str) -> tuple[dict[str, list[Any]], dict[str, Any]]:
@@ -28,6 +28,12 @@ def load(root: Path, experiment: Experiment, kind: str) -> tuple[dict[str, list[
 def verify(root: Path, experiment: Experiment, record: Record) -> Comparison:
     columns, scalars = load(root, experiment, record.device_kind)
     return compare(record, columns, scalars, experiment.tolerance)
+
+
+def agreement(root: Path, experiment: Experiment, record: Record) -> Comparison:
+    """A run in another execution mode against the eager golden, bit for bit."""
+    columns, scalars = load(root, experiment, record.device_kind)
+    return compare(record, columns, scalars, EXACT)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from harness import registry  # noqa: E402
 from harness.errors import HarnessError, UnknownName  # noqa: E402
+from harness.training import MODES, REFERENCE_MODE, check_mode  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("names", nargs="*", metavar="NAME", help="experiments (default: all)")
         p.add_argument("--device", action="append", metavar="DEV",
                        help="all, cpu, gpu or a device name such as CPU:0 (repeatable; default all)")
+        if name != "regen":
+            p.add_argument("--mode", default=REFERENCE_MODE, metavar="MODE",
+                           help=f"execution mode of the training loops: {', '.join(MODES)} "
+                                f"(default {REFERENCE_MODE}; another mode runs the training "
+                                "experiments only, against the eager goldens)")
         return p
 
     run = runs("run", "run experiments and print what the notes print")
@@ -47,12 +53,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list()
+        mode = check_mode(getattr(args, "mode", REFERENCE_MODE))
         experiments = registry.select(args.names)
+        if mode != REFERENCE_MODE and not args.names:
+            experiments = [e for e in experiments if e.trains]
         devices = _devices(args)
         if args.command == "run":
-            return _run(experiments, devices, args.json, args.epochs)
+            return _run(experiments, devices, args.json, args.epochs, mode)
         root = args.golden_dir or _default_root()
-        return _check(experiments, devices, root) if args.command == "check" else _regen(
+        return _check(experiments, devices, root, mode) if args.command == "check" else _regen(
             experiments, devices, root)
     except UnknownName as exc:
         parser.error(str(exc))  # exits 2, like any other usage error
@@ -91,16 +100,16 @@ def _list() -> int:
     return 0
 
 
-def _run(experiments: list, devices: list, as_json: bool, epochs: int | None) -> int:
+def _run(experiments: list, devices: list, as_json: bool, epochs: int | None, mode: str) -> int:
     from harness.run import run
 
     records = []
     for device in devices:
         for experiment in experiments:
-            record = run(experiment, device, epochs if experiment.trains else None)
+            record = run(experiment, device, epochs if experiment.trains else None, mode)
             records.append(record)
             if not as_json:
-                print(f"== {experiment.name} on {device.name} ==")
+                print(f"== {experiment.name} on {device.name} ({mode}) ==")
                 print(experiment.render(record) if experiment.render else record.scalars)
                 print()
     if as_json:
@@ -109,12 +118,13 @@ def _run(experiments: list, devices: list, as_json: bool, epochs: int | None) ->
     return 0
 
 
-def _check(experiments: list, devices: list, root: Path) -> int:
+def _check(experiments: list, devices: list, root: Path, mode: str) -> int:
     from harness import golden, report, runtime
     from harness.check import check
     from harness.run import run
 
     runtime.configure()
+    golden.check_layout(root)
     for kind in sorted({d.kind for d in devices}):
         drift = report.environment_drift(golden.read_manifest(root, kind), runtime.fingerprint(kind))
         print(f"{kind} goldens in {root / kind}: "
@@ -125,8 +135,8 @@ def _check(experiments: list, devices: list, root: Path) -> int:
     results = []
     for device in devices:
         for experiment in experiments:
-            results.append(check(root, experiment, run(experiment, device)))
-            print(f"  {experiment.name} on {device.name}: done", file=sys.stderr, flush=True)
+            results.append(check(root, experiment, run(experiment, device, mode=mode)))
+            print(f"  {experiment.name} on {device.name} ({mode}): done", file=sys.stderr, flush=True)
     print(report.check_summary(results))
     print()
     print(report.ledger_summary(results))
@@ -139,16 +149,15 @@ def _regen(experiments: list, devices: list, root: Path) -> int:
 
     runtime.configure()
     # One device of each kind writes; every run finishes before the first file is touched,
-    # so an interrupted regeneration leaves the old goldens as they were.
+    # and each kind's folder is replaced in one step (golden.regenerate).
     writers = {}
     for device in devices:
         writers.setdefault(device.kind, device)
     records = [run(e, d) for d in writers.values() for e in experiments]
-    fingerprints = {kind: runtime.fingerprint(kind) for kind in writers}
-    for record in records:
-        for path in golden.write(root, record):
+    for kind in writers:
+        written = golden.regenerate(root, kind, [r for r in records if r.device_kind == kind],
+                                    runtime.fingerprint(kind))
+        for path in written:
             print(f"wrote {path}")
-    for kind, fingerprint in fingerprints.items():
-        print(f"wrote {golden.write_manifest(root, kind, fingerprint)}")
     print("review the change with `git diff golden/` before committing it")
     return 0

@@ -21,13 +21,11 @@ class UnknownName(HarnessError, ValueError):
 class GoldenError(HarnessError):
     """A golden or manifest that cannot be used as it is on disk."""
 
-    def __init__(self, path: object, problem: str) -> None:
+    def __init__(self, path: object, problem: str, fix: str | None = None) -> None:
         self.path, self.problem = path, problem
-        super().__init__(
-            f"golden file {path}: {problem}\n"
-            f"  fix: restore it with `git checkout -- {path}`, or, if the change is intended, "
-            f"regenerate the goldens with `tox -e regen` and review the diff"
-        )
+        fix = fix or (f"restore it with `git checkout -- {path}`, or, if the change is intended, "
+                      f"regenerate the goldens with `tox -e regen` and review the diff")
+        super().__init__(f"golden file {path}: {problem}\n  fix: {fix}")
 
 
 class GoldenMissing(GoldenError):

@@ -19,7 +19,7 @@ import io
 import math
 import os
 import re
-import tempfile
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ import yaml
 
 from harness.devices import KINDS
 from harness.errors import GoldenError, UnknownName
+from harness.files import atomic_write, exchange
 from harness.record import Record
 
 ROOT = Path(__file__).resolve().parent.parent / "golden"
@@ -52,6 +53,17 @@ def kind_dir(root: Path, kind: str) -> Path:
     if kind not in KINDS:
         raise UnknownName("device kind", kind, KINDS)
     return root / kind
+
+
+def check_layout(root: Path) -> None:
+    """Every folder under the golden root is a device kind: anything else is a mistake
+    (a typo, a copy) whose goldens nothing would ever check."""
+    for path in sorted(root.iterdir()) if root.is_dir() else []:
+        if path.name.startswith("."):
+            continue  # .regen: what an interrupted regeneration staged
+        if not path.is_dir() or path.name not in KINDS:
+            raise GoldenError(path, f"is not the folder of a device kind ({', '.join(KINDS)})",
+                              fix="rename it to the kind it holds, or remove it")
 
 
 def paths(root: Path, kind: str, experiment: str) -> GoldenPaths:
@@ -183,23 +195,27 @@ def write_manifest(root: Path, kind: str, fingerprint: dict[str, Any]) -> Path:
     return path
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Writes beside the target, then renames over it: a reader sees the old file or the new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a golden is an ordinary file
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+STAGING = ".regen"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def regenerate(root: Path, kind: str, records: list[Record], fingerprint: dict[str, Any]) -> list[Path]:
+    """Rewrites the goldens of one kind and their manifest all at once, or not at all.
+
+    A copy of ``golden/<kind>/`` is rewritten beside it, then the two folders are
+    exchanged in one rename: a regeneration killed at any point leaves either the old
+    goldens or the new ones, every file whole. What a killed one leaves in the staging
+    folder is thrown away by the next.
+    """
+    live = kind_dir(root, kind)
+    staging = root / STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    if live.exists():
+        shutil.copytree(live, staging / kind)
+    written = [path for record in records for path in write(staging, record)]
+    written.append(write_manifest(staging, kind, fingerprint))
+    if live.exists():
+        exchange(live, staging / kind)
+    else:
+        os.rename(staging / kind, live)
+    shutil.rmtree(staging)
+    return [live / path.name for path in written]

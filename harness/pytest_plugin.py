@@ -19,6 +19,7 @@ from harness.devices import Device
 from harness.errors import GoldenError, GoldenMissing, HarnessError
 from harness.record import Record
 from harness.registry import Experiment
+from harness.training import MODES, REFERENCE_MODE, select_modes
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,6 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="split the CPU into N logical devices before TensorFlow starts")
     group.addoption("--golden-dir", type=Path, default=None, metavar="DIR",
                     help="where the goldens are (default: golden/ of the project)")
+    group.addoption("--modes", default="all", metavar="MODES",
+                    help="execution modes of the training loops to check against the eager "
+                         f"goldens and to benchmark: all or some of {','.join(MODES)} (default all)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,8 +43,16 @@ def pytest_configure(config: pytest.Config) -> None:
         spec = config.getoption("devices")
         config._harness_devices = devices_mod.select(spec, available)  # type: ignore[attr-defined]
         config._harness_missing = devices_mod.missing_kinds(spec, available)  # type: ignore[attr-defined]
+        config._harness_modes = select_modes(config.getoption("modes"))  # type: ignore[attr-defined]
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
+    regenerating = config.getoption("force_regen", False) or config.getoption("regen_all", False)
+    parallel = config.getoption("numprocesses", None) or hasattr(config, "workerinput")
+    if regenerating and parallel:
+        # Two workers must never write one golden: regeneration runs in one process.
+        raise pytest.UsageError("--force-regen/--regen-all under pytest-xdist would let workers "
+                                "write goldens side by side: drop -n, or use `tox -e regen`")
+    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's loadgroup key")
     runtime.configure()
 
 
@@ -59,6 +71,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+    """What a timing depends on beyond the code, saved with every benchmark run."""
+    machine_info["harness"] = {
+        "devices": [d.name for d in config._harness_devices],  # type: ignore[attr-defined]
+        **{kind: runtime.fingerprint(kind)
+           for kind in sorted({d.kind for d in config._harness_devices})},  # type: ignore[attr-defined]
+    }
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
     if "device" in metafunc.fixturenames:
@@ -71,6 +93,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         ]
         # Session scope: the cases of one device stay together, and module fixtures may use it.
         metafunc.parametrize("device", params, scope="session")
+    if "mode" in metafunc.fixturenames:
+        metafunc.parametrize("mode", config._harness_modes)  # type: ignore[attr-defined]
+    if "trainer" in metafunc.fixturenames:
+        metafunc.parametrize("trainer", [e for e in registry.all_experiments() if e.trains],
+                             ids=lambda e: e.name)
     if "experiment" in metafunc.fixturenames:
         metafunc.parametrize("experiment", registry.all_experiments(), ids=lambda e: e.name)
     if "printed" in metafunc.fixturenames:
@@ -83,6 +110,33 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for e in registry.all_experiments() for c in e.claims])
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Under pytest-xdist --dist loadgroup: the tests that share one run of an experiment
+    # (through record_of) go to one worker, so that each run is made once; the rest stay
+    # with their module, whose module-scoped fixtures they share.
+    for item in items:
+        params = getattr(item, "callspec", None)
+        params = params.params if params else {}
+        subject = params.get("experiment") or params.get("trainer") or (params.get("printed") or
+                                                                          params.get("claim") or [None])[0]
+        group = subject.name if subject is not None and "record_of" in item.fixturenames \
+            else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    # pytest-xdist's loadgroup travels in the node ID (every test here has a group); where a
+    # pytest release stops that (pytest-dev/pytest-xdist#1386), each run would be made once
+    # per worker, silently. Stop instead.
+    if node.config.getoption("dist", None) == "loadgroup" and ids and not any("@" in i for i in ids):
+        raise pytest.UsageError(
+            "pytest-xdist --dist loadgroup is not grouping (no node ID carries a group): this "
+            "pytest and pytest-xdist do not work together (pytest-xdist#1386); install the "
+            "pytest pinned in pyproject.toml")
+
+
 def golden_root(config: pytest.Config) -> Path:
     return config.getoption("golden_dir") or golden.ROOT
 
@@ -92,12 +146,12 @@ def record_of() -> Callable[[Experiment, Device], Record]:
     """One run per experiment and device in a session, shared by the goldens and the ledger."""
     from harness.run import run
 
-    cache: dict[tuple[str, str], Record] = {}
+    cache: dict[tuple[str, str, str], Record] = {}
 
-    def get(experiment: Experiment, device: Device) -> Record:
-        key = (experiment.name, device.name)
+    def get(experiment: Experiment, device: Device, mode: str = REFERENCE_MODE) -> Record:
+        key = (experiment.name, device.name, mode)
         if key not in cache:
-            cache[key] = run(experiment, device)
+            cache[key] = run(experiment, device, mode=mode)
         return cache[key]
 
     return get

@@ -34,6 +34,8 @@ class Record:
     columns: dict[str, list[Any]] = field(default_factory=dict)
     scalars: dict[str, Any] = field(default_factory=dict)
     placement: str = ""
+    # The execution mode of a training loop (harness.training.MODES).
+    mode: str = "eager"
 
     def at(self, epoch: int, column: str) -> Any:
         """The value of a column at the checkpoint the notes label ``epoch``."""
@@ -64,6 +66,11 @@ def plain(value: Any) -> Any:
     return value
 
 
+def checkpoint_epochs(epochs: int, every: int) -> list[int]:
+    """The epochs a training loop records: every ``every`` epochs and the last one."""
+    return sorted(set(range(0, epochs, every)) | {epochs - 1})
+
+
 class Trajectory:
     """Checkpoints of a training loop: every ``every`` epochs and the last one.
 
@@ -73,16 +80,25 @@ class Trajectory:
     """
 
     def __init__(self, w1: Any, epochs: int, every: int) -> None:
-        self.epochs, self.every = epochs, every
+        self.marks = checkpoint_epochs(epochs, every)
         self.initial = plain(w1)
         self.placement = w1.device
         self.columns: dict[str, list[Any]] = {name: [] for name in TRAINING_COLUMNS}
 
     def step(self, epoch: int, w1: Any, loss: Any) -> None:
-        if epoch % self.every == 0 or epoch == self.epochs - 1:
+        if epoch in self.marks:
             (w1_0,), (w1_1,) = plain(w1)
-            for name, value in zip(TRAINING_COLUMNS, (epoch, w1_0, w1_1, plain(loss))):
-                self.columns[name].append(value)
+            self._append(epoch, w1_0, w1_1, plain(loss))
+
+    def outcome_from(self, weights: np.ndarray, losses: np.ndarray) -> Outcome:
+        """The outcome of a loop that recorded its checkpoints itself (one row of w1 each)."""
+        for epoch, (w1_0, w1_1), loss in zip(self.marks, plain(weights), plain(losses), strict=True):
+            self._append(epoch, w1_0, w1_1, loss)
+        return self.outcome()
+
+    def _append(self, *values: Any) -> None:
+        for name, value in zip(TRAINING_COLUMNS, values, strict=True):
+            self.columns[name].append(value)
 
     def outcome(self) -> Outcome:
         (w0,), (w1,) = self.initial

@@ -15,6 +15,7 @@ from harness.errors import UnknownName
 
 if TYPE_CHECKING:
     from harness.record import Outcome, Record
+    from harness.training import Training
 
 
 @dataclass(frozen=True)
@@ -61,18 +62,28 @@ class Experiment:
     name: str
     section: str
     summary: str
-    fn: Callable[..., Outcome]
+    # A one-shot computation, or ...
+    fn: Callable[[], Outcome] | None = None
+    # ... a training loop of the notes, which runs in every execution mode.
+    training: Training | None = None
     tolerance: Tolerance = EXACT
-    # The notes' epoch count for training experiments, None for one-shot computations.
-    epochs: int | None = None
     printed: tuple[Printed, ...] = ()
     claims: tuple[Claim, ...] = ()
     # Renders a record as the notes print it (``python -m harness run``).
     render: Callable[[Record], str] | None = None
 
+    def __post_init__(self) -> None:
+        if (self.fn is None) == (self.training is None):
+            raise ValueError(f"experiment {self.name!r} needs either fn or training, not both")
+
     @property
     def trains(self) -> bool:
-        return self.epochs is not None
+        return self.training is not None
+
+    @property
+    def epochs(self) -> int | None:
+        """The notes' epoch count for a training experiment."""
+        return self.training.epochs if self.training else None
 
 
 _REGISTRY: dict[str, Experiment] = {}

@@ -39,12 +39,12 @@ def result_cell(result: Result) -> str:
 
 
 def check_summary(results: Sequence[Result]) -> str:
-    rows = [(r.record.experiment, r.record.device, result_cell(r)) for r in results]
+    rows = [(r.record.experiment, r.record.device, r.record.mode, result_cell(r)) for r in results]
     counts = {s: 0 for s in ("identical", "within", "fail")}
     for r in results:
         counts[r.comparison.status if r.comparison else "fail"] += 1
     lines = [
-        table(("experiment", "device", "against its golden"), rows),
+        table(("experiment", "device", "mode", "against its (eager) golden"), rows),
         f"{len(results)} runs: {counts['identical']} identical, {counts['within']} within "
         f"tolerance, {counts['fail']} failed",
     ]

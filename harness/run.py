@@ -11,7 +11,8 @@ from harness import runtime
 from harness.devices import Device
 from harness.errors import HarnessError
 from harness.record import Record
-from harness.registry import Experiment
+from harness.registry import Experiment, all_experiments
+from harness.training import REFERENCE_MODE, Loop, check_mode
 
 
 @contextlib.contextmanager
@@ -23,15 +24,15 @@ def pinned(device: Device) -> Iterator[None]:
         yield
 
 
-def run(experiment: Experiment, device: Device, epochs: int | None = None) -> Record:
+def run(experiment: Experiment, device: Device, epochs: int | None = None,
+        mode: str = REFERENCE_MODE) -> Record:
     """One run; ``epochs`` shortens a training loop (its checkpoints stay the notes')."""
-    kwargs = {}
-    if epochs is not None:
-        if not experiment.trains:
-            raise HarnessError(f"{experiment.name} has no training loop; --epochs does not apply")
-        kwargs["epochs"] = epochs
+    check_mode(mode)
+    if not experiment.trains and (epochs is not None or mode != REFERENCE_MODE):
+        raise HarnessError(f"{experiment.name} has no training loop; "
+                           f"--epochs and --mode apply to {', '.join(training_names())}")
     with pinned(device):
-        outcome = experiment.fn(**kwargs)
+        outcome = Loop(experiment.training, mode, epochs)() if experiment.trains else experiment.fn()
     # TensorFlow falls back to another device silently (soft placement): a run
     # that did not happen where it was asked for must not pass as one that did.
     if not outcome.placement.endswith(device.name):
@@ -47,4 +48,9 @@ def run(experiment: Experiment, device: Device, epochs: int | None = None) -> Re
         columns=outcome.columns,
         scalars=outcome.scalars,
         placement=outcome.placement,
+        mode=mode,
     )
+
+
+def training_names() -> list[str]:
+    return [e.name for e in all_experiments() if e.trains]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import yaml
 
 from harness import golden, registry
-from tests.helpers import harness, run_json
+from harness.training import MODES
+from tests.helpers import ROOT, harness, run_json
 
 CHEAP = ("cross_entropy", "softmax_cross_entropy", "tensor_creation", "common_functions")
 
@@ -77,3 +80,32 @@ def test_regen_writes_what_is_committed_and_a_manifest(tmp_path):
         assert (tmp_path / "cpu" / committed.name).read_bytes() == committed.read_bytes()
     manifest = golden.read_manifest(tmp_path, "cpu")
     assert manifest is not None and manifest["op_determinism"] is True
+
+
+def test_regeneration_refuses_to_run_under_xdist():
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/test_goldens.py", "-n", "2", "--force-regen",
+         "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 4, done.stdout + done.stderr  # a usage error: nothing ran
+    assert "drop -n" in done.stderr
+
+
+def test_an_unknown_mode_exits_2_listing_the_valid_ones():
+    done = harness("run", "mse_regression", "--mode", "graph")
+    assert done.returncode == 2
+    assert "unknown mode 'graph'" in done.stderr
+    assert all(mode in done.stderr for mode in MODES)
+
+
+def test_run_in_another_mode_gives_a_record_of_the_same_shape():
+    (eager,) = run_json("mse_regression", "--device", "CPU:0", "--epochs", "501")
+    (fused,) = run_json("mse_regression", "--device", "CPU:0", "--epochs", "501", "--mode", "fused")
+    assert (eager["mode"], fused["mode"]) == ("eager", "fused")
+    # The fused loop is bit-identical to eager on TF 2.21 (tests/test_modes.py).
+    assert fused["columns"] == eager["columns"] and fused["scalars"] == eager["scalars"]
+
+
+def test_a_mode_does_not_apply_to_a_computation_without_a_training_loop():
+    done = harness("run", "cross_entropy", "--mode", "xla")
+    assert done.returncode == 2
+    assert "cross_entropy has no training loop" in done.stderr

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import golden, registry
+from harness import files, golden, registry
 from harness.check import load
 from harness.errors import GoldenError, GoldenMissing, UnknownName
-from tests.helpers import ROOT
+from tests.helpers import ROOT, harness
 
 MSE = registry.get("mse_regression")
 CE = registry.get("cross_entropy")
@@ -111,6 +111,28 @@ def test_names_cannot_leave_the_golden_folder(root):
         golden.paths(root, "tpu", "mse_regression")
 
 
+def test_a_manifest_that_is_not_valid_yaml_is_named(root):
+    path = root / "cpu" / golden.MANIFEST
+    path.write_text("tensorflow: [2.21\n", encoding="utf-8")
+    with pytest.raises(GoldenError, match="is not valid YAML") as info:
+        golden.read_manifest(root, "cpu")
+    assert str(path) in str(info.value)
+
+
+def test_a_folder_for_a_device_kind_that_does_not_exist_is_named(root):
+    (root / "tpu").mkdir()
+    (root / "tpu" / "cross_entropy.yml").write_text("loss_ce1: 0.5\n", encoding="utf-8")
+    with pytest.raises(GoldenError, match=r"not the folder of a device kind \(cpu, gpu\)") as info:
+        golden.check_layout(root)
+    assert str(root / "tpu") in str(info.value) and "rename it" in str(info.value)
+    done = harness("check", "cross_entropy", "--golden-dir", str(root))
+    assert done.returncode == 2 and "tpu" in done.stderr
+
+
+def test_the_committed_goldens_hold_only_device_kinds():
+    golden.check_layout(golden.ROOT)
+
+
 def test_an_interrupted_write_leaves_the_old_file_whole(root, monkeypatch):
     path = root / "cpu" / "cross_entropy.yml"
     before = path.read_bytes()
@@ -120,7 +142,7 @@ def test_an_interrupted_write_leaves_the_old_file_whole(root, monkeypatch):
 
     monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError):
-        golden.atomic_write(path, b"new: 1\n")
+        files.atomic_write(path, b"new: 1\n")
     assert path.read_bytes() == before
     assert sorted(p.name for p in path.parent.iterdir()) == sorted(
         p.name for p in (golden.ROOT / "cpu").iterdir())  # no temporary file left behind

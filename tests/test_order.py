@@ -3,6 +3,13 @@ from the same random state (the op-seed hazard of the design notes)."""
 
 from __future__ import annotations
 
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -10,7 +17,12 @@ import tensorflow as tf
 from harness import golden, registry, runtime
 from harness.check import load
 from harness.run import run
-from tests.helpers import SHORT_EPOCHS, run_json
+from tests.helpers import ROOT, SHORT_EPOCHS, run_json
+
+RANDOM_ORDER_SEED = 20261127
+XDIST_OUT = "HARNESS_XDIST_OUT"
+# A training loop and two one-shot computations, each run twice, spread over two workers.
+XDIST_EXPERIMENTS = ("mse_regression", "cross_entropy", "tensor_creation")
 
 
 def _run(experiment, device):
@@ -48,6 +60,17 @@ def test_reverse_order_is_bit_identical(device, in_order):
     assert reverse == in_order
 
 
+def test_random_order_is_bit_identical(device, in_order):
+    order = registry.all_experiments()
+    random.Random(RANDOM_ORDER_SEED).shuffle(order)
+    shuffled = {e.name: _run(e, device).to_json() for e in order}
+    assert shuffled == in_order, f"order {[e.name for e in order]}"
+
+
+def test_repeated_in_one_process_is_bit_identical(device, in_order):
+    assert {e.name: _run(e, device).to_json() for e in registry.all_experiments()} == in_order
+
+
 def test_each_alone_after_a_disturbed_random_state_is_bit_identical(experiment, device, in_order):
     _disturb_random_state()
     assert _run(experiment, device).to_json() == in_order[experiment.name]
@@ -57,6 +80,33 @@ def test_a_fresh_process_is_bit_identical(device, in_order):
     names = [e.name for e in registry.all_experiments()]
     fresh = run_json(*names, "--device", device.name, "--epochs", str(SHORT_EPOCHS))
     assert {r["experiment"]: r for r in fresh} == in_order
+
+
+@pytest.mark.parametrize("copy", ["a", "b"])
+@pytest.mark.parametrize("name", XDIST_EXPERIMENTS)
+def test_dump_for_xdist(name, device, copy):
+    """Not a check on its own: the xdist test below runs it in two workers."""
+    out = os.environ.get(XDIST_OUT)
+    if not out:
+        pytest.skip(f"a helper of test_two_xdist_workers_are_bit_identical ({XDIST_OUT} unset)")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    path = Path(out) / f"{name}-{device.name.replace(':', '')}-{copy}-{worker}.json"
+    path.write_text(json.dumps(_run(registry.get(name), device).to_json()), encoding="utf-8")
+
+
+def test_two_xdist_workers_are_bit_identical(device, in_order, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/test_order.py", "-k", "dump_for_xdist",
+         "-n", "2", "--dist", "load", "--devices", device.name, "-p", "no:cacheprovider", "-q"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, XDIST_OUT: str(tmp_path)})
+    assert done.returncode == 0, done.stdout[-3000:]
+    dumps = sorted(tmp_path.glob("*.json"))
+    assert len(dumps) == 2 * len(XDIST_EXPERIMENTS), [p.name for p in dumps]
+    assert {p.stem.rsplit("-", 1)[1] for p in dumps} == {"gw0", "gw1"}  # both workers ran some
+    for path in dumps:
+        name = path.stem.split("-", 1)[0]
+        assert json.loads(path.read_text(encoding="utf-8")) == in_order[name], path.name
 
 
 def test_short_runs_agree_with_the_full_goldens(device, in_order):

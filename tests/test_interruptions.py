@@ -1,0 +1,84 @@
+"""A regeneration or a run killed part way (SIGKILL, no clean-up) leaves every golden
+as it was, byte for byte; the next regeneration completes."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import golden
+from tests.helpers import ROOT, harness
+
+EXPERIMENTS = ("cross_entropy", "tensor_creation")
+
+# Runs a regeneration into ROOT that kills itself with SIGKILL after its N-th file write.
+KILL_AFTER_WRITES = """
+import os, signal, sys
+from harness import files, golden
+root, after = sys.argv[1], int(sys.argv[2])
+real = files.atomic_write
+count = 0
+def write_then_die(path, data):
+    global count
+    real(path, data)
+    count += 1
+    if count == after:
+        os.kill(os.getpid(), signal.SIGKILL)
+golden.atomic_write = write_then_die
+from harness.cli import main
+main(["regen", *sys.argv[3:], "--device", "cpu", "--golden-dir", root])
+"""
+
+
+@pytest.fixture
+def stale_root(tmp_path: Path) -> Path:
+    """A copy of the CPU goldens that a regeneration would change: every file differs."""
+    shutil.copytree(golden.ROOT / "cpu", tmp_path / "cpu")
+    for name in EXPERIMENTS:
+        path = tmp_path / "cpu" / f"{name}.yml"
+        path.write_text(path.read_text(encoding="utf-8") + "stale: true\n", encoding="utf-8")
+    manifest = tmp_path / "cpu" / golden.MANIFEST
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("date:", "date: '1999-01-01'\n#"),
+                        encoding="utf-8")
+    return tmp_path
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "cpu").iterdir())}
+
+
+# Two goldens and the manifest: killed after the first write, and after the last one (all
+# staged, nothing exchanged yet).
+@pytest.mark.parametrize("after", [1, 3])
+def test_a_regeneration_killed_part_way_leaves_every_golden_as_it_was(stale_root, after):
+    before = _snapshot(stale_root)
+    done = subprocess.run([sys.executable, "-c", KILL_AFTER_WRITES, str(stale_root), str(after),
+                           *EXPERIMENTS], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert _snapshot(stale_root) == before
+    # The next regeneration throws away what the killed one staged, and completes.
+    again = harness("regen", *EXPERIMENTS, "--device", "cpu", "--golden-dir", str(stale_root))
+    assert again.returncode == 0, again.stderr
+    after_regen = _snapshot(stale_root)
+    for name in EXPERIMENTS:
+        key = f"cpu/{name}.yml"
+        assert after_regen[key] == (golden.ROOT / key).read_bytes()
+    assert sorted(p.name for p in stale_root.iterdir()) == ["cpu"]
+
+
+def test_a_check_killed_part_way_changes_no_golden(stale_root):
+    before = _snapshot(stale_root)
+    process = subprocess.Popen([sys.executable, "-m", "harness", "check", "mse_regression",
+                                "--golden-dir", str(stale_root)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(6)  # TensorFlow started, the training loop under way
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    assert _snapshot(stale_root) == before
