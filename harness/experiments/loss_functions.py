@@ -47,15 +47,21 @@ def _w1_text(w0: float, w1: float) -> str:
     return str(np.array([[w0], [w1]], dtype=np.float32))
 
 
-def render_mse(record: Record) -> str:
+def _checkpoint_lines(record: Record, label: str) -> list[str]:
+    """What the notes print every CHECKPOINT_EVERY epochs; ``label`` is their wording."""
     cols = record.columns
-    lines = [
-        f"after {epoch} training steps,w1 is\n{_w1_text(w0, w1)} \n"
-        for epoch, w0, w1 in zip(cols["epoch"], cols["w1_0"], cols["w1_1"])
-        if epoch % CHECKPOINT_EVERY == 0
-    ]
-    lines.append(f"final w1 is:  {_w1_text(record.last('w1_0'), record.last('w1_1'))}")
-    return "\n".join(lines)
+    return [f"{label.format(epoch=epoch)}\n{_w1_text(w0, w1)} \n"
+            for epoch, w0, w1 in zip(cols["epoch"], cols["w1_0"], cols["w1_1"])
+            if epoch % CHECKPOINT_EVERY == 0]
+
+
+def _final_w1(record: Record) -> str:
+    return _w1_text(record.last("w1_0"), record.last("w1_1"))
+
+
+def render_mse(record: Record) -> str:
+    return "\n".join(_checkpoint_lines(record, "after {epoch} training steps,w1 is")
+                     + [f"final w1 is:  {_final_w1(record)}"])
 
 
 def _checkpoint(epoch: int, column: str):
@@ -131,14 +137,8 @@ def custom_loss(profit: float, cost: float, x: tf.Tensor, y_: list, w1: tf.Varia
 
 
 def render_custom(record: Record) -> str:
-    cols = record.columns
-    lines = [
-        f"after {epoch} epoch w1 is:\n{_w1_text(w0, w1)} \n"
-        for epoch, w0, w1 in zip(cols["epoch"], cols["w1_0"], cols["w1_1"])
-        if epoch % CHECKPOINT_EVERY == 0
-    ]
-    lines += ["--------------", f"final w1 is  {_w1_text(record.last('w1_0'), record.last('w1_1'))}"]
-    return "\n".join(lines)
+    return "\n".join(_checkpoint_lines(record, "after {epoch} epoch w1 is:")
+                     + ["--------------", f"final w1 is  {_final_w1(record)}"])
 
 
 # Why the final w1 of the notes' comment is not expected to reproduce bit for bit.
