@@ -21,6 +21,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
     parser.add_argument("--logical-cpus", type=int, metavar="N",
                         help="split the CPU into N logical devices (CPU:0 .. CPU:N-1) first")
+    parser.add_argument("--intra-op-threads", type=int, metavar="N",
+                        help="TensorFlow's intra-op thread pool size (default: one per core)")
+    parser.add_argument("--inter-op-threads", type=int, metavar="N",
+                        help="TensorFlow's inter-op thread pool size (default: one per core)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="the experiments and the section of the notes each comes from")
 
@@ -44,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
                        ("regen", "rewrite the goldens and their manifest from this environment")):
         p = runs(name, help)
         p.add_argument("--golden-dir", type=Path, metavar="DIR", help="default: golden/ of the project")
+        if name == "check":
+            p.add_argument("--json-out", type=Path, metavar="FILE",
+                           help="also write the results and the environment as JSON (for reports)")
+        else:
+            p.add_argument("--drift-report", type=Path, metavar="FILE",
+                           default=Path(__file__).resolve().parent.parent / "reports" / "drift.md",
+                           help="where to say what changed (default: reports/drift.md)")
     return parser
 
 
@@ -61,8 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(experiments, devices, args.json, args.epochs, mode)
         root = args.golden_dir or _default_root()
-        return _check(experiments, devices, root, mode) if args.command == "check" else _regen(
-            experiments, devices, root)
+        if args.command == "check":
+            return _check(experiments, devices, root, mode, args.json_out)
+        return _regen(experiments, devices, root, args.drift_report)
     except UnknownName as exc:
         parser.error(str(exc))  # exits 2, like any other usage error
     except HarnessError as exc:
@@ -78,8 +90,10 @@ def _default_root() -> Path:
 
 
 def _devices(args: argparse.Namespace) -> list:
-    from harness import devices
+    from harness import devices, runtime
 
+    # Both must be set before TensorFlow starts its thread pools.
+    runtime.set_threads(args.intra_op_threads, args.inter_op_threads)
     if args.logical_cpus:
         devices.split_cpu(args.logical_cpus)
     available = devices.visible()
@@ -118,7 +132,7 @@ def _run(experiments: list, devices: list, as_json: bool, epochs: int | None, mo
     return 0
 
 
-def _check(experiments: list, devices: list, root: Path, mode: str) -> int:
+def _check(experiments: list, devices: list, root: Path, mode: str, json_out: Path | None) -> int:
     from harness import golden, report, runtime
     from harness.check import check
     from harness.run import run
@@ -138,13 +152,30 @@ def _check(experiments: list, devices: list, root: Path, mode: str) -> int:
             results.append(check(root, experiment, run(experiment, device, mode=mode)))
             print(f"  {experiment.name} on {device.name} ({mode}): done", file=sys.stderr, flush=True)
     print(report.check_summary(results))
+    from harness.check import explain_failure
+
+    for result in results:
+        if result.comparison is not None and result.comparison.status == "fail":
+            experiment = registry.get(result.record.experiment)
+            print(explain_failure(root, experiment, result.record, result.comparison))
     print()
     print(report.ledger_summary(results))
+    if json_out is not None:
+        from harness.files import atomic_write
+
+        document = {
+            "environment": {kind: runtime.fingerprint(kind) for kind in sorted({d.kind for d in devices})},
+            "manifest": {kind: golden.read_manifest(root, kind) for kind in sorted({d.kind for d in devices})},
+            "results": [report.result_json(r) for r in results],
+        }
+        atomic_write(json_out, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
     return 0 if all(r.ok for r in results) else 1
 
 
-def _regen(experiments: list, devices: list, root: Path) -> int:
-    from harness import golden, runtime
+def _regen(experiments: list, devices: list, root: Path, drift_out: Path) -> int:
+    from harness import drift, golden, runtime
+    from harness.errors import GoldenError
+    from harness.files import atomic_write
     from harness.run import run
 
     runtime.configure()
@@ -154,10 +185,21 @@ def _regen(experiments: list, devices: list, root: Path) -> int:
     for device in devices:
         writers.setdefault(device.kind, device)
     records = [run(e, d) for d in writers.values() for e in experiments]
+    changes = [drift.change(root, r) for r in records]
+    manifests = {}
+    for kind in writers:
+        try:
+            manifests[kind] = golden.read_manifest(root, kind)
+        except GoldenError:
+            manifests[kind] = None
+    fingerprints = {kind: runtime.fingerprint(kind) for kind in writers}
     for kind in writers:
         written = golden.regenerate(root, kind, [r for r in records if r.device_kind == kind],
-                                    runtime.fingerprint(kind))
+                                    fingerprints[kind])
         for path in written:
             print(f"wrote {path}")
-    print("review the change with `git diff golden/` before committing it")
+    atomic_write(drift_out, drift.render(changes, manifests, fingerprints).encode("utf-8"))
+    for c in changes:
+        print(f"  {c.experiment} on {c.device}: {c.verdict}" + (f": {c.detail}" if c.detail else ""))
+    print(f"wrote {drift_out}: review it with `git diff golden/` before committing both")
     return 0

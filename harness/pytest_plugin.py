@@ -13,7 +13,7 @@ import pytest
 
 from harness import devices as devices_mod
 from harness import golden, registry, report, runtime
-from harness.check import verify
+from harness.check import explain_failure, verify
 from harness.compare import Comparison
 from harness.devices import Device
 from harness.errors import GoldenError, GoldenMissing, HarnessError
@@ -186,7 +186,7 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
             except GoldenError as exc:
                 pytest.fail(str(exc), pytrace=False)
             if comparison.status == "fail":
-                pytest.fail(comparison.explain(), pytrace=False)
+                pytest.fail(explain_failure(root, experiment, record, comparison), pytrace=False)
         if experiment.trains:
             num_regression.check(
                 {name: np.asarray(values) for name, values in record.columns.items()},

@@ -38,6 +38,29 @@ def result_cell(result: Result) -> str:
     return f"FAIL: {comparison.problems[0]}"
 
 
+def result_json(result: Result) -> dict[str, Any]:
+    """One result as data, for reports built from several runs (matrix, sensitivity)."""
+    comparison, first = result.comparison, None
+    if comparison is not None:
+        bad = [c for c in comparison.columns if not c.ok]
+        if bad:
+            first = {"column": bad[0].column, "epoch": bad[0].first_beyond,
+                     "ulp": bad[0].first_beyond_ulp}
+    return {
+        "experiment": result.record.experiment,
+        "device": result.record.device,
+        "mode": result.record.mode,
+        "status": comparison.status if comparison else "error",
+        "cell": result_cell(result),
+        "max_ulp": comparison.max_ulp if comparison else None,
+        "first_beyond": first,
+        "problems": comparison.problems if comparison else [str(result.error)],
+        "printed_reproduced": sum(p.reproduces for p in result.printed),
+        "printed": len(result.printed),
+        "claims_hold": all(c.holds for c in result.claims),
+    }
+
+
 def check_summary(results: Sequence[Result]) -> str:
     rows = [(r.record.experiment, r.record.device, r.record.mode, result_cell(r)) for r in results]
     counts = {s: 0 for s in ("identical", "within", "fail")}
@@ -48,9 +71,7 @@ def check_summary(results: Sequence[Result]) -> str:
         f"{len(results)} runs: {counts['identical']} identical, {counts['within']} within "
         f"tolerance, {counts['fail']} failed",
     ]
-    details = [r.comparison.explain() for r in results
-               if r.comparison and r.comparison.status == "fail"]
-    details += [str(r.error) for r in results if r.error]
+    details = [str(r.error) for r in results if r.error]
     return "\n".join(lines + ([""] + details if details else []))
 
 

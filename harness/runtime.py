@@ -38,6 +38,14 @@ def configure() -> None:
     _configured = True
 
 
+def set_threads(intra: int | None, inter: int | None) -> None:
+    """TensorFlow's thread pools (None leaves its default); only before TensorFlow starts."""
+    if intra is not None:
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+    if inter is not None:
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
+
+
 def reset_random_state() -> None:
     """Every run starts from the random state of a fresh process."""
     tf.random.set_seed(DEFAULT_GRAPH_SEED)

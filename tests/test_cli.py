@@ -73,8 +73,12 @@ def test_check_names_a_missing_golden(tmp_path):
 
 
 def test_regen_writes_what_is_committed_and_a_manifest(tmp_path):
-    done = harness("regen", *CHEAP, "--golden-dir", str(tmp_path))
+    done = harness("regen", *CHEAP, "--golden-dir", str(tmp_path / "golden"),
+                   "--drift-report", str(tmp_path / "drift.md"))
     assert done.returncode == 0, done.stderr
+    drift = (tmp_path / "drift.md").read_text(encoding="utf-8")
+    assert f"{len(CHEAP)} new." in drift and "TensorFlow (none) -> " in drift
+    tmp_path = tmp_path / "golden"
     for name in CHEAP:
         committed = golden.paths(golden.ROOT, "cpu", name).scalars
         assert (tmp_path / "cpu" / committed.name).read_bytes() == committed.read_bytes()

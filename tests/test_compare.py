@@ -79,3 +79,29 @@ def test_structure_and_scalar_differences_are_named(record):
     problems = compare(record, columns, scalars, Tolerance(128, "")).problems
     assert any("checkpoints differ" in p for p in problems)
     assert any("scalar 'w1_initial'" in p for p in problems)
+
+
+def test_a_perturbed_golden_file_is_explained_with_a_plot(record, tmp_path):
+    """End to end through the golden store: one value a few ULPs off, one far off."""
+    from harness import golden
+    from harness.check import explain_failure, verify
+
+    experiment = registry.get("mse_regression")
+    golden.write(tmp_path, record)
+    path = golden.paths(tmp_path, record.device_kind, experiment.name).columns
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    rows = [line.rstrip("\n").split(",") for line in lines[1:]]
+    near = next(r for r in rows if r[header.index("epoch")] == "500")
+    near[header.index("w1_1")] = repr(_steps(float(near[header.index("w1_1")]), 3))
+    rows[0][header.index("loss")] = repr(float(rows[0][header.index("loss")]) * 1.5)
+    path.write_text("".join([lines[0], *(",".join(r) + "\n" for r in rows)]), encoding="utf-8")
+
+    comparison = verify(tmp_path, experiment, record)
+    assert comparison.status == "fail"
+    text = explain_failure(tmp_path, experiment, record, comparison, plots=tmp_path / "plots")
+    assert "loss: first beyond tolerance at epoch 0" in text
+    assert "w1_1: max 3 ULP (tolerance 128)" in text  # named, though within tolerance
+    plot = tmp_path / "plots" / f"mse_regression-{record.device.replace(':', '')}-eager.png"
+    assert f"plot: {plot}" in text
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -32,7 +32,8 @@ def write_then_die(path, data):
         os.kill(os.getpid(), signal.SIGKILL)
 golden.atomic_write = write_then_die
 from harness.cli import main
-main(["regen", *sys.argv[3:], "--device", "cpu", "--golden-dir", root])
+main(["regen", *sys.argv[3:], "--device", "cpu", "--golden-dir", root,
+      "--drift-report", os.path.join(root, "drift.md")])
 """
 
 
@@ -63,13 +64,18 @@ def test_a_regeneration_killed_part_way_leaves_every_golden_as_it_was(stale_root
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert _snapshot(stale_root) == before
     # The next regeneration throws away what the killed one staged, and completes.
-    again = harness("regen", *EXPERIMENTS, "--device", "cpu", "--golden-dir", str(stale_root))
+    again = harness("regen", *EXPERIMENTS, "--device", "cpu", "--golden-dir", str(stale_root),
+                    "--drift-report", str(stale_root / "drift.md"))
     assert again.returncode == 0, again.stderr
+    # The killed one wrote no drift report; this one says what it changed and where.
+    drift = (stale_root / "drift.md").read_text(encoding="utf-8")
+    for name in EXPERIMENTS:
+        assert f"| `{name}` | CPU:0 | changed | scalar 'stale' is in the golden but not in the run |" in drift
     after_regen = _snapshot(stale_root)
     for name in EXPERIMENTS:
         key = f"cpu/{name}.yml"
         assert after_regen[key] == (golden.ROOT / key).read_bytes()
-    assert sorted(p.name for p in stale_root.iterdir()) == ["cpu"]
+    assert sorted(p.name for p in stale_root.iterdir()) == ["cpu", "drift.md"]
 
 
 def test_a_check_killed_part_way_changes_no_golden(stale_root):
