@@ -164,8 +164,9 @@ def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str,
         f"{', '.join(harness_info.get('devices', [])) or '?'}.",
         "",
         "Each round runs all the epochs of the notes from the initial weights and reads the "
-        "trajectory back; the first call (tracing, XLA compilation and one run) is timed on its "
-        "own as *first result*, and *compile* is what it cost beyond a steady round. "
+        "trajectory back; a fresh build's first call (tracing, XLA compilation and one run) is "
+        "timed on its own as *first result* (median of five builds; eager: one), and *compile* "
+        "is what it cost beyond a steady round. "
         "*Speed-up* is against the eager loop of the same experiment and device in this run.",
         "",
     ]

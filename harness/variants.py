@@ -75,6 +75,12 @@ def table(columns: Sequence[tuple[str, dict[str, Any] | str]]) -> list[str]:
             found = [r for r in document["results"] if r["experiment"] == name]
             cells.append("; ".join(_cell(r) for r in found) if found else "not run")
         lines.append("| " + " | ".join(cells) + " |")
+    printed = ["*numbers the notes print that reproduce*"]
+    for _, document in columns:
+        results = document["results"] if isinstance(document, dict) else []
+        printed.append(f"{sum(r['printed_reproduced'] for r in results)} of "
+                       f"{sum(r['printed'] for r in results)}" if results else "-")
+    lines.append("| " + " | ".join(printed) + " |")
     return lines
 
 
@@ -133,10 +139,16 @@ def matrix(folder: Path, out: Path) -> int:
         print(f"no results in {folder}: run `tox -m matrix`", file=sys.stderr)
         return 2
     columns: list[tuple[str, dict[str, Any] | str]] = []
+    versions: dict[str, list[dict[str, Any]]] = {}
     for path in documents:
         document = json.loads(path.read_text(encoding="utf-8"))
-        env = document["environment"].get("cpu", {})
-        columns.append((f"TF {env.get('tensorflow')}", document))
+        version = document["environment"].get("cpu", {}).get("tensorflow")
+        # A kept earlier run of a release (e.g. tf215-run1.json) gets a column of its own.
+        columns.append((f"TF {version}" + ("" if path.stem in EXPECTED_MATRIX else f" ({path.stem})"),
+                        document))
+        versions.setdefault(version, []).append(document)
+    unstable = sorted(v for v, docs in versions.items()
+                      if len({json.dumps([r["cell"] for r in d["results"]]) for d in docs}) > 1)
     manifest = next((d["manifest"].get("cpu") for _, d in columns if isinstance(d, dict)), None) or {}
     lines = [
         "# The goldens across TensorFlow releases",
@@ -152,6 +164,9 @@ def matrix(folder: Path, out: Path) -> int:
         "",
         *[f"- {label}: {_environment(document)}" for label, document in columns],
     ]
+    if unstable:
+        lines += ["", f"Runs of TensorFlow {', '.join(unstable)} disagree with each other: the "
+                      "results on that release are not guaranteed to reproduce from run to run."]
     missing = sorted(set(EXPECTED_MATRIX) - {p.stem for p in documents})
     if missing:
         lines += ["", f"No result from {', '.join(missing)} (see its tox log)."]

@@ -19,6 +19,7 @@ def test_check_json_out_feeds_the_variant_tables(tmp_path):
     assert [r["status"] for r in document["results"]] == ["identical", "identical"]
     lines = variants.table([("TF here", document), ("TF 2.15", "did not run (exit 1)")])
     assert lines[2] == "| `cross_entropy` | identical | did not run (exit 1) |"
+    assert lines[-1] == "| *numbers the notes print that reproduce* | 4 of 4 | - |"
 
 
 def test_a_changed_golden_shows_in_the_table_with_where(tmp_path):
@@ -32,5 +33,5 @@ def test_a_changed_golden_shows_in_the_table_with_where(tmp_path):
     assert done.returncode == 1
     (result,) = json.loads(out.read_text(encoding="utf-8"))["results"]
     assert result["status"] == "fail"
-    (row,) = variants.table([("x", json.loads(out.read_text(encoding="utf-8")))])[2:]
+    (row, _) = variants.table([("x", json.loads(out.read_text(encoding="utf-8")))])[2:]
     assert "**FAIL**: scalar 'loss_ce2'" in row
