@@ -45,9 +45,6 @@ class GoldenPaths:
     columns: Path
     scalars: Path
 
-    def existing(self) -> list[Path]:
-        return [p for p in (self.columns, self.scalars) if p.exists()]
-
 
 def kind_dir(root: Path, kind: str) -> Path:
     if kind not in KINDS:

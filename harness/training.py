@@ -68,7 +68,7 @@ class Loop:
     """One training experiment built in one mode, on the device in scope when built."""
 
     def __init__(self, training: Training, mode: str, epochs: int | None = None) -> None:
-        self.mode = check_mode(mode)
+        check_mode(mode)
         self.epochs = training.epochs if epochs is None else epochs
         self.every = training.every
         self.x, self.y_, self.w1 = training.data()
