@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.files import atomic_write
+from harness.markdown import table as markdown_table
 
 REFERENCE = "eager"
 NUMPY = "numpy_float32"
@@ -173,12 +174,12 @@ def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str,
     header = ["experiment", "device", "mode", "us/step (median)", "steps/s", "speed-up",
               "first result (s)", "compile (s)", "bit-identical", "rounds",
               "vs previous run"]
-    lines += _markdown(header, rows(found, previous))
+    lines += markdown_table(header, rows(found, previous))
     lines += ["", "## Targets (ratios measured in this run)", ""]
     for t in targets(found):
         lines.append(f"- {'met' if t.met else '**NOT MET**'}: {t.text}: {t.ratio:,.0f}x "
                      f"(target {t.goal:,.0f}x). {t.detail}.")
-    differences = sorted({(e.name, mode, text) for e in registry.all_experiments() if e.trains
+    differences = sorted({(e.name, mode, text) for e in registry.training_experiments()
                           for mode, text in e.training.known_mode_differences.items()})
     if differences:
         lines += ["", "## Modes that are not bit-identical to eager", "",
@@ -197,11 +198,6 @@ def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str,
     if chart:
         lines += ["", f"![us per step, log scale]({chart})"]
     return "\n".join(lines) + "\n"
-
-
-def _markdown(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *["| " + " | ".join(row) + " |" for row in body]]
 
 
 def chart(found: Sequence[Timing], path: Path) -> None:

@@ -30,15 +30,14 @@ def verify(root: Path, experiment: Experiment, record: Record) -> Comparison:
     return compare(record, columns, scalars, experiment.tolerance)
 
 
-def explain_failure(root: Path, experiment: Experiment, record: Record, comparison: Comparison,
+def explain_failure(experiment: Experiment, record: Record, comparison: Comparison,
                     plots: Path | None = None) -> str:
     """The comparison's explanation, and a plot of the trajectories where there are any."""
     text = comparison.explain()
     if experiment.trains and comparison.columns:
         from harness import plot
 
-        columns, _ = load(root, experiment, record.device_kind)
-        written = plot.trajectory_plot(record, columns, experiment.tolerance.ulps,
+        written = plot.trajectory_plot(record, comparison.golden_columns, experiment.tolerance.ulps,
                                        plot.failure_path(record, plots or plot.FAILURES))
         text += f"\n  plot: {written}"
     return text

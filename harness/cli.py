@@ -65,9 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             return _list()
         mode = check_mode(getattr(args, "mode", REFERENCE_MODE))
-        experiments = registry.select(args.names)
-        if mode != REFERENCE_MODE and not args.names:
-            experiments = [e for e in experiments if e.trains]
+        experiments = registry.select(args.names) if args.names or mode == REFERENCE_MODE \
+            else registry.training_experiments()
         devices = _devices(args)
         if args.command == "run":
             return _run(experiments, devices, args.json, args.epochs, mode)
@@ -139,8 +138,11 @@ def _check(experiments: list, devices: list, root: Path, mode: str, json_out: Pa
 
     runtime.configure()
     golden.check_layout(root)
-    for kind in sorted({d.kind for d in devices}):
-        drift = report.environment_drift(golden.read_manifest(root, kind), runtime.fingerprint(kind))
+    kinds = sorted({d.kind for d in devices})
+    manifests = {kind: golden.read_manifest(root, kind) for kind in kinds}
+    fingerprints = {kind: runtime.fingerprint(kind) for kind in kinds}
+    for kind in kinds:
+        drift = report.environment_drift(manifests[kind], fingerprints[kind])
         print(f"{kind} goldens in {root / kind}: "
               + ("written in this environment" if not drift else "environment differs:"))
         for line in drift:
@@ -157,17 +159,14 @@ def _check(experiments: list, devices: list, root: Path, mode: str, json_out: Pa
     for result in results:
         if result.comparison is not None and result.comparison.status == "fail":
             experiment = registry.get(result.record.experiment)
-            print(explain_failure(root, experiment, result.record, result.comparison))
+            print(explain_failure(experiment, result.record, result.comparison))
     print()
     print(report.ledger_summary(results))
     if json_out is not None:
         from harness.files import atomic_write
 
-        document = {
-            "environment": {kind: runtime.fingerprint(kind) for kind in sorted({d.kind for d in devices})},
-            "manifest": {kind: golden.read_manifest(root, kind) for kind in sorted({d.kind for d in devices})},
-            "results": [report.result_json(r) for r in results],
-        }
+        document = {"environment": fingerprints, "manifest": manifests,
+                    "results": [report.result_json(r) for r in results]}
         atomic_write(json_out, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
     return 0 if all(r.ok for r in results) else 1
 

@@ -65,12 +65,19 @@ class Comparison:
     device: str
     columns: list[ColumnDiff] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # structure and scalar mismatches
+    # The golden trajectory the run was compared with (for plots of a failure).
+    golden_columns: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def status(self) -> Status:
         if self.problems or not all(c.ok for c in self.columns):
             return "fail"
         return "identical" if all(c.max_ulp == 0 for c in self.columns) else "within"
+
+    @property
+    def first_failure(self) -> ColumnDiff | None:
+        """The first column beyond its tolerance, if any."""
+        return next((c for c in self.columns if not c.ok), None)
 
     @property
     def max_ulp(self) -> float:
@@ -110,7 +117,7 @@ def compare(record: Record, golden_columns: dict[str, list[Any]], golden_scalars
             problems.append(
                 f"scalar {name!r}: golden {golden_scalars[name]!r}, run {record.scalars[name]!r}"
             )
-    return Comparison(record.experiment, record.device, diffs, problems)
+    return Comparison(record.experiment, record.device, diffs, problems, golden_columns)
 
 
 def _column_diff(name: str, got: np.ndarray, want: np.ndarray, labels: list[int],

@@ -15,6 +15,7 @@ from harness import registry
 from harness.check import agreement
 from harness.errors import GoldenError, GoldenMissing
 from harness.record import Record
+from harness.markdown import table as markdown_table
 from harness.report import environment_drift
 
 
@@ -58,9 +59,8 @@ def render(changes: Sequence[Change], manifests: dict[str, dict[str, Any] | None
     lines += [
         ", ".join(f"{n} {verdict}" for verdict, n in counts.items()) + ".",
         "",
-        "| experiment | device | verdict | where and by how much |",
-        "|---|---|---|---|",
-        *[f"| `{c.experiment}` | {c.device} | {c.verdict} | {c.detail or '-'} |" for c in changes],
+        *markdown_table(("experiment", "device", "verdict", "where and by how much"),
+                        [(f"`{c.experiment}`", c.device, c.verdict, c.detail or "-") for c in changes]),
         "",
         "Review with `git diff golden/`; commit the goldens and this page together.",
     ]

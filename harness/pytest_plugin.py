@@ -96,8 +96,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "mode" in metafunc.fixturenames:
         metafunc.parametrize("mode", config._harness_modes)  # type: ignore[attr-defined]
     if "trainer" in metafunc.fixturenames:
-        metafunc.parametrize("trainer", [e for e in registry.all_experiments() if e.trains],
-                             ids=lambda e: e.name)
+        metafunc.parametrize("trainer", registry.training_experiments(), ids=lambda e: e.name)
     if "experiment" in metafunc.fixturenames:
         metafunc.parametrize("experiment", registry.all_experiments(), ids=lambda e: e.name)
     if "printed" in metafunc.fixturenames:
@@ -186,7 +185,7 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
             except GoldenError as exc:
                 pytest.fail(str(exc), pytrace=False)
             if comparison.status == "fail":
-                pytest.fail(explain_failure(root, experiment, record, comparison), pytrace=False)
+                pytest.fail(explain_failure(experiment, record, comparison), pytrace=False)
         if experiment.trains:
             num_regression.check(
                 {name: np.asarray(values) for name, values in record.columns.items()},

@@ -102,6 +102,11 @@ def all_experiments() -> list[Experiment]:
     return list(_REGISTRY.values())
 
 
+def training_experiments() -> list[Experiment]:
+    """The experiments with a training loop: those that run in every execution mode."""
+    return [e for e in all_experiments() if e.trains]
+
+
 def get(name: str) -> Experiment:
     _load()
     try:

@@ -30,9 +30,8 @@ def result_cell(result: Result) -> str:
     if comparison.status == "within":
         tol = max(c.tolerance for c in comparison.columns)
         return f"within tolerance (max {comparison.max_ulp:.0f} ULP <= {tol})"
-    bad = [c for c in comparison.columns if not c.ok]
-    if bad:
-        c = bad[0]
+    c = comparison.first_failure
+    if c is not None:
         return (f"FAIL: {c.column} from epoch {c.first_beyond} "
                 f"({c.first_beyond_ulp:.0f} ULP > {c.tolerance})")
     return f"FAIL: {comparison.problems[0]}"
@@ -40,12 +39,9 @@ def result_cell(result: Result) -> str:
 
 def result_json(result: Result) -> dict[str, Any]:
     """One result as data, for reports built from several runs (matrix, sensitivity)."""
-    comparison, first = result.comparison, None
-    if comparison is not None:
-        bad = [c for c in comparison.columns if not c.ok]
-        if bad:
-            first = {"column": bad[0].column, "epoch": bad[0].first_beyond,
-                     "ulp": bad[0].first_beyond_ulp}
+    comparison = result.comparison
+    bad = comparison.first_failure if comparison else None
+    first = {"column": bad.column, "epoch": bad.first_beyond, "ulp": bad.first_beyond_ulp} if bad else None
     return {
         "experiment": result.record.experiment,
         "device": result.record.device,

@@ -11,7 +11,7 @@ from harness import runtime
 from harness.devices import Device
 from harness.errors import HarnessError
 from harness.record import Record
-from harness.registry import Experiment, all_experiments
+from harness.registry import Experiment, training_experiments
 from harness.training import REFERENCE_MODE, Loop, check_mode
 
 
@@ -30,7 +30,8 @@ def run(experiment: Experiment, device: Device, epochs: int | None = None,
     check_mode(mode)
     if not experiment.trains and (epochs is not None or mode != REFERENCE_MODE):
         raise HarnessError(f"{experiment.name} has no training loop; "
-                           f"--epochs and --mode apply to {', '.join(training_names())}")
+                           f"--epochs and --mode apply to "
+                           f"{', '.join(e.name for e in training_experiments())}")
     with pinned(device):
         outcome = Loop(experiment.training, mode, epochs)() if experiment.trains else experiment.fn()
     # TensorFlow falls back to another device silently (soft placement): a run
@@ -50,7 +51,3 @@ def run(experiment: Experiment, device: Device, epochs: int | None = None,
         placement=outcome.placement,
         mode=mode,
     )
-
-
-def training_names() -> list[str]:
-    return [e.name for e in all_experiments() if e.trains]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.files import atomic_write
+from harness.markdown import table as markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,8 +65,7 @@ def table(columns: Sequence[tuple[str, dict[str, Any] | str]]) -> list[str]:
             for r in document["results"]:
                 if r["experiment"] not in experiments:
                     experiments.append(r["experiment"])
-    header = ["experiment", *[label for label, _ in columns]]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = []
     for name in experiments:
         cells = [f"`{name}`"]
         for _, document in columns:
@@ -73,27 +73,16 @@ def table(columns: Sequence[tuple[str, dict[str, Any] | str]]) -> list[str]:
                 cells.append(document)
                 continue
             found = [r for r in document["results"] if r["experiment"] == name]
-            cells.append("; ".join(_cell(r) for r in found) if found else "not run")
-        lines.append("| " + " | ".join(cells) + " |")
+            # The check's own cell (report.result_cell), with a failure set in bold.
+            cells.append("; ".join(r["cell"].replace("FAIL", "**FAIL**", 1) for r in found)
+                         if found else "not run")
+        rows.append(cells)
     printed = ["*numbers the notes print that reproduce*"]
     for _, document in columns:
         results = document["results"] if isinstance(document, dict) else []
         printed.append(f"{sum(r['printed_reproduced'] for r in results)} of "
                        f"{sum(r['printed'] for r in results)}" if results else "-")
-    lines.append("| " + " | ".join(printed) + " |")
-    return lines
-
-
-def _cell(result: dict[str, Any]) -> str:
-    if result["status"] == "identical":
-        return "identical"
-    if result["status"] == "within":
-        return f"within tolerance (max {result['max_ulp']:.0f} ULP)"
-    first = result["first_beyond"]
-    if first:
-        return (f"**FAIL**: {first['column']} from epoch {first['epoch']} ({first['ulp']:.0f} ULP; "
-                f"max {result['max_ulp']:.0f})")
-    return f"**FAIL**: {'; '.join(result['problems'])}"
+    return markdown_table(["experiment", *[label for label, _ in columns]], [*rows, printed])
 
 
 def _environment(document: dict[str, Any] | str) -> str:

@@ -99,7 +99,7 @@ def test_a_perturbed_golden_file_is_explained_with_a_plot(record, tmp_path):
 
     comparison = verify(tmp_path, experiment, record)
     assert comparison.status == "fail"
-    text = explain_failure(tmp_path, experiment, record, comparison, plots=tmp_path / "plots")
+    text = explain_failure(experiment, record, comparison, plots=tmp_path / "plots")
     assert "loss: first beyond tolerance at epoch 0" in text
     assert "w1_1: max 3 ULP (tolerance 128)" in text  # named, though within tolerance
     plot = tmp_path / "plots" / f"mse_regression-{record.device.replace(':', '')}-eager.png"
