@@ -1,4 +1,5 @@
-"""``python -m harness``: list, run, check and regenerate the experiments of the notes."""
+"""``python -m harness``: list, run, check and regenerate the experiments of the note and the
+course, and draw the course's figures from the goldens."""
 
 from __future__ import annotations
 
@@ -12,49 +13,61 @@ from pathlib import Path
 # TensorFlow's C++ start-up chatter would bury the summary; warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from harness import registry  # noqa: E402
-from harness.errors import HarnessError, UnknownName  # noqa: E402
-from harness.training import MODES, REFERENCE_MODE, check_mode  # noqa: E402
+from harness import options  # noqa: E402
+from harness.errors import HarnessError, UsageError  # noqa: E402
+from harness.execution import modes  # noqa: E402
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
-    parser.add_argument("--logical-cpus", type=int, metavar="N",
+    parser.add_argument("--logical-cpus", type=options.count("--logical-cpus"), metavar="N",
                         help="split the CPU into N logical devices (CPU:0 .. CPU:N-1) first")
-    parser.add_argument("--intra-op-threads", type=int, metavar="N",
+    parser.add_argument("--intra-op-threads", type=options.count("--intra-op-threads"), metavar="N",
                         help="TensorFlow's intra-op thread pool size (default: one per core)")
-    parser.add_argument("--inter-op-threads", type=int, metavar="N",
+    parser.add_argument("--inter-op-threads", type=options.count("--inter-op-threads"), metavar="N",
                         help="TensorFlow's inter-op thread pool size (default: one per core)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="the experiments and the section of the notes each comes from")
+    sub.add_parser("list", help="the experiments, grouped by the chapter and section they come from")
 
     def runs(name: str, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)
         p.add_argument("names", nargs="*", metavar="NAME", help="experiments (default: all)")
-        p.add_argument("--device", action="append", metavar="DEV",
+        p.add_argument("--device", action="append", type=options.nonempty("--device"), metavar="DEV",
                        help="all, cpu, gpu or a device name such as CPU:0 (repeatable; default all)")
+        p.add_argument("--jobs", type=options.count("--jobs"), default=os.cpu_count() or 1, metavar="N",
+                       help="processes to run experiments in (default: one per core)")
         if name != "regen":
-            p.add_argument("--mode", default=REFERENCE_MODE, metavar="MODE",
-                           help=f"execution mode of the training loops: {', '.join(MODES)} "
-                                f"(default {REFERENCE_MODE}; another mode runs the training "
+            p.add_argument("--mode", default=modes.REFERENCE, type=options.mode, metavar="MODE",
+                           help=f"execution mode of the training loops: {', '.join(modes.MODES)} "
+                                f"(default {modes.REFERENCE}; another mode runs the training "
                                 "experiments only, against the eager goldens)")
         return p
 
-    run = runs("run", "run experiments and print what the notes print")
+    run = runs("run", "run experiments and print what their programs print")
     run.add_argument("--json", action="store_true", help="one JSON document of records on stdout")
-    run.add_argument("--epochs", type=int, metavar="N",
+    run.add_argument("--epochs", type=options.count("--epochs"), metavar="N",
                      help="shorten training loops to N epochs (a smoke run; not for goldens)")
-    for name, help in (("check", "run everything against the goldens and the notes"),
-                       ("regen", "rewrite the goldens and their manifest from this environment")):
-        p = runs(name, help)
-        p.add_argument("--golden-dir", type=Path, metavar="DIR", help="default: golden/ of the project")
-        if name == "check":
-            p.add_argument("--json-out", type=Path, metavar="FILE",
-                           help="also write the results and the environment as JSON (for reports)")
-        else:
-            p.add_argument("--drift-report", type=Path, metavar="FILE",
-                           default=Path(__file__).resolve().parent.parent / "reports" / "drift.md",
-                           help="where to say what changed (default: reports/drift.md)")
+    check = runs("check", "run everything against the goldens and the printed numbers")
+    check.add_argument("--golden-dir", type=options.folder("--golden-dir"), metavar="DIR",
+                       help="default: golden/ of the project")
+    check.add_argument("--json-out", type=options.output_file("--json-out"), metavar="FILE",
+                       help="also write the results and the environment as JSON (for reports)")
+    check.add_argument("--ledger", choices=("summary", "full"), default="summary",
+                       help="the printed numbers: counts and every one that does not reproduce "
+                            "(summary), or every one (full)")
+    regen = runs("regen", "rewrite the goldens and their manifest from this environment")
+    regen.add_argument("--golden-dir", type=options.writable_folder("--golden-dir"), metavar="DIR",
+                       help="default: golden/ of the project")
+    regen.add_argument("--drift-report", type=options.output_file("--drift-report"), metavar="FILE",
+                       default=PROJECT / "reports" / "drift.md",
+                       help="where to say what changed (default: reports/drift.md)")
+    figures = sub.add_parser("figures", help="the course's figures, drawn from the goldens")
+    figures.add_argument("--golden-dir", type=options.folder("--golden-dir"), metavar="DIR",
+                         help="default: golden/ of the project")
+    figures.add_argument("--out", type=options.writable_folder("--out"), metavar="DIR",
+                         default=PROJECT / "reports" / "figures", help="default: reports/figures/")
     return parser
 
 
@@ -64,17 +77,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list()
-        mode = check_mode(getattr(args, "mode", REFERENCE_MODE))
-        experiments = registry.select(args.names) if args.names or mode == REFERENCE_MODE \
-            else registry.training_experiments()
+        if args.command == "figures":
+            return _figures(args.golden_dir or _default_root(), args.out)
+        experiments = _experiments(args)
         devices = _devices(args)
+        setup = _setup(args)
         if args.command == "run":
-            return _run(experiments, devices, args.json, args.epochs, mode)
-        root = args.golden_dir or _default_root()
+            return _run(experiments, devices, args, setup)
         if args.command == "check":
-            return _check(experiments, devices, root, mode, args.json_out)
-        return _regen(experiments, devices, root, args.drift_report)
-    except UnknownName as exc:
+            return _check(experiments, devices, args.golden_dir or _default_root(), args, setup)
+        return _regen(experiments, devices, args.golden_dir or _default_root(), args, setup)
+    except UsageError as exc:
         parser.error(str(exc))  # exits 2, like any other usage error
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -83,13 +96,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _default_root() -> Path:
-    from harness import golden
+    from harness.store import golden
 
     return golden.ROOT
 
 
+def _experiments(args: argparse.Namespace) -> list:
+    from harness.experiments import catalog
+
+    options.no_repeats("experiment", args.names)
+    mode = getattr(args, "mode", modes.REFERENCE)
+    if mode != modes.REFERENCE:
+        chosen = catalog.select(args.names) if args.names else catalog.training_experiments()
+        one_shot = [e.name for e in chosen if not e.trains]
+        if one_shot:
+            raise UsageError(f"--mode {mode} applies to training experiments; {', '.join(one_shot)} "
+                             "has no training loop")
+        return chosen
+    return catalog.select(args.names)
+
+
+def _setup(args: argparse.Namespace):  # noqa: ANN202
+    from harness.execution.pool import WorkerSetup
+
+    return WorkerSetup(args.logical_cpus, args.intra_op_threads, args.inter_op_threads)
+
+
 def _devices(args: argparse.Namespace) -> list:
-    from harness import devices, runtime
+    from harness.execution import devices, runtime
 
     # Both must be set before TensorFlow starts its thread pools.
     runtime.set_threads(args.intra_op_threads, args.inter_op_threads)
@@ -97,94 +131,129 @@ def _devices(args: argparse.Namespace) -> list:
         devices.split_cpu(args.logical_cpus)
     available = devices.visible()
     spec = ",".join(args.device or ["all"])
+    options.no_repeats("device", args.device or [])
     chosen = devices.select(spec, available)
     for kind in devices.missing_kinds(spec, available):
         print(f"skipped: no {kind.upper()} visible to TensorFlow", file=sys.stderr)
     if not chosen:
-        raise HarnessError(f"no visible device matches {spec!r}")
+        raise HarnessError(f"no visible device matches --device {spec!r}")
     return chosen
 
 
 def _list() -> int:
-    from harness.report import table
+    from harness.experiments import catalog
+    from harness.report.console import table
 
-    rows = [(e.name, e.section, e.summary) for e in registry.all_experiments()]
-    print(table(("experiment", "section of the notes", "what it does"), rows))
+    current: tuple = ()
+    lines: list[str] = []
+    rows: list[tuple[str, str, str]] = []
+    for e in catalog.all_experiments():
+        group = (e.section.source, e.section.chapter)
+        if group != current:
+            if rows:
+                lines += [table(("experiment", "section", "what it runs"), rows), ""]
+                rows = []
+            lines.append(f"== the {e.section.source}, {e.section.chapter} ==")
+            current = group
+        kind = "trains" if e.trains else "one-shot"
+        rows.append((e.name, str(e.section), f"{e.summary} [{kind}]"))
+    lines.append(table(("experiment", "section", "what it runs"), rows))
+    print("\n".join(lines))
     return 0
 
 
-def _run(experiments: list, devices: list, as_json: bool, epochs: int | None, mode: str) -> int:
-    from harness.run import run
+def _jobs(experiments: list, devices: list, mode: str, epochs: int | None = None) -> list:
+    from harness.execution.pool import Job
 
-    records = []
-    for device in devices:
-        for experiment in experiments:
-            record = run(experiment, device, epochs if experiment.trains else None, mode)
-            records.append(record)
-            if not as_json:
-                print(f"== {experiment.name} on {device.name} ({mode}) ==")
-                print(experiment.render(record) if experiment.render else record.scalars)
-                print()
-    if as_json:
+    return [Job(e.name, d.name, mode, epochs if e.trains else None) for d in devices for e in experiments]
+
+
+def _run(experiments: list, devices: list, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
+    from harness.execution.pool import run_all
+
+    records = run_all(_jobs(experiments, devices, args.mode, args.epochs), args.jobs, setup)
+    if args.json:
         json.dump([r.to_json() for r in records], sys.stdout, indent=1, ensure_ascii=False)
+        print()
+        return 0
+    for experiment, record in zip(experiments * len(devices), records):
+        print(f"== {record.experiment} on {record.device} ({record.mode}) ==")
+        print(experiment.render(record) if experiment.render else _scalars(record.scalars))
         print()
     return 0
 
 
-def _check(experiments: list, devices: list, root: Path, mode: str, json_out: Path | None) -> int:
-    from harness import golden, report, runtime
-    from harness.check import check
-    from harness.run import run
+def _scalars(scalars: dict) -> str:
+    return "\n".join(f"{name}: {value}" for name, value in scalars.items())
+
+
+def _check(experiments: list, devices: list, root: Path, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
+    from harness.execution import runtime
+    from harness.execution.pool import run_all
+    from harness.judge.verdict import judge, judge_mode
+    from harness.report import console
+    from harness.report.plot import explain
+    from harness.store import golden
 
     runtime.configure()
     golden.check_layout(root)
     kinds = sorted({d.kind for d in devices})
+    for kind in kinds:
+        if not (root / kind).is_dir():
+            raise HarnessError(f"no {kind} goldens in {root}: there is no folder {root / kind}; "
+                               f"write them on purpose with `tox -e regen` (python -m harness regen "
+                               f"--golden-dir {root}), review and commit them")
     manifests = {kind: golden.read_manifest(root, kind) for kind in kinds}
     fingerprints = {kind: runtime.fingerprint(kind) for kind in kinds}
     for kind in kinds:
-        drift = report.environment_drift(manifests[kind], fingerprints[kind])
+        drift = console.environment_drift(manifests[kind], fingerprints[kind])
         print(f"{kind} goldens in {root / kind}: "
               + ("written in this environment" if not drift else "environment differs:"))
         for line in drift:
             print(f"  {line}")
     print(flush=True)
+    records = run_all(_jobs(experiments, devices, args.mode), args.jobs, setup)
+    by_run = {(r.device, r.experiment): r for r in records}
     results = []
-    for device in devices:
-        for experiment in experiments:
-            results.append(check(root, experiment, run(experiment, device, mode=mode)))
-            print(f"  {experiment.name} on {device.name} ({mode}): done", file=sys.stderr, flush=True)
-    print(report.check_summary(results))
-    from harness.check import explain_failure
-
+    for experiment, record in zip(experiments * len(devices), records):
+        if args.mode != modes.REFERENCE:
+            results.append(judge_mode(root, experiment, record))
+        else:
+            others = {name: r for (device, name), r in by_run.items() if device == record.device}
+            results.append(judge(root, experiment, record, others))
+    print(console.check_summary(results))
     for result in results:
-        if result.comparison is not None and result.comparison.status == "fail":
-            experiment = registry.get(result.record.experiment)
-            print(explain_failure(experiment, result.record, result.comparison))
-    print()
-    print(report.ledger_summary(results))
-    if json_out is not None:
-        from harness.files import atomic_write
+        if result.comparison is not None and not result.ok and result.comparison.status == "fail":
+            print(explain(result.record, result.comparison))
+    if args.mode == modes.REFERENCE:
+        print()
+        print(console.ledger_summary(results, full=args.ledger == "full"))
+    if args.json_out is not None:
+        from harness.store.files import atomic_write
 
         document = {"environment": fingerprints, "manifest": manifests,
-                    "results": [report.result_json(r) for r in results]}
-        atomic_write(json_out, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
+                    "results": [console.result_json(r) for r in results]}
+        atomic_write(args.json_out, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
     return 0 if all(r.ok for r in results) else 1
 
 
-def _regen(experiments: list, devices: list, root: Path, drift_out: Path) -> int:
-    from harness import drift, golden, runtime
+def _regen(experiments: list, devices: list, root: Path, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
     from harness.errors import GoldenError
-    from harness.files import atomic_write
-    from harness.run import run
+    from harness.execution import runtime
+    from harness.execution.pool import run_all
+    from harness.report import drift
+    from harness.store import golden
+    from harness.store.files import atomic_write
 
     runtime.configure()
+    golden.check_layout(root)
     # One device of each kind writes; every run finishes before the first file is touched,
     # and each kind's folder is replaced in one step (golden.regenerate).
     writers = {}
     for device in devices:
         writers.setdefault(device.kind, device)
-    records = [run(e, d) for d in writers.values() for e in experiments]
-    changes = [drift.change(root, r) for r in records]
+    records = run_all(_jobs(experiments, list(writers.values()), modes.REFERENCE), args.jobs, setup)
+    changes = [drift.change(root, e, r) for e, r in zip(experiments * len(writers), records)]
     manifests = {}
     for kind in writers:
         try:
@@ -197,8 +266,16 @@ def _regen(experiments: list, devices: list, root: Path, drift_out: Path) -> int
                                     fingerprints[kind])
         for path in written:
             print(f"wrote {path}")
-    atomic_write(drift_out, drift.render(changes, manifests, fingerprints).encode("utf-8"))
+    atomic_write(args.drift_report, drift.render(changes, manifests, fingerprints).encode("utf-8"))
     for c in changes:
         print(f"  {c.experiment} on {c.device}: {c.verdict}" + (f": {c.detail}" if c.detail else ""))
-    print(f"wrote {drift_out}: review it with `git diff golden/` before committing both")
+    print(f"wrote {args.drift_report}: review it with `git diff golden/` before committing both")
+    return 0
+
+
+def _figures(root: Path, out: Path) -> int:
+    from harness.report import figures
+
+    for path in figures.draw_all(root, out):
+        print(f"wrote {path}")
     return 0

@@ -9,13 +9,25 @@ class HarnessError(Exception):
     """Base of the errors the CLI turns into a message and a non-zero exit."""
 
 
-class UnknownName(HarnessError, ValueError):
+class UsageError(HarnessError):
+    """A command line that cannot be carried out as given (exit 2, like argparse's own errors)."""
+
+
+class UnknownName(UsageError, ValueError):
     """A name (experiment, device) that does not exist; the message lists the valid ones."""
 
     def __init__(self, what: str, name: str, valid: Iterable[str]) -> None:
         self.what, self.name, self.valid = what, name, sorted(valid)
         choices = ", ".join(self.valid) or "(none)"
         super().__init__(f"unknown {what} {name!r}; valid {what}s: {choices}")
+
+
+class DeclarationError(HarnessError):
+    """An experiment whose declaration cannot work; raised when the catalogue is built."""
+
+    def __init__(self, experiment: str, problem: str) -> None:
+        self.experiment, self.problem = experiment, problem
+        super().__init__(f"experiment {experiment!r} {problem}")
 
 
 class GoldenError(HarnessError):

@@ -1,5 +1,5 @@
 """The pytest side of the harness: options, parametrisation and thin fixtures over
-``harness.check`` (the engine) and pytest-regressions (storage and regeneration)."""
+``harness.judge`` (the engine) and pytest-regressions (storage and regeneration)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness import devices as devices_mod
-from harness import golden, registry, report, runtime
-from harness.check import explain_failure, verify
-from harness.compare import Comparison
-from harness.devices import Device
 from harness.errors import GoldenError, GoldenMissing, HarnessError
+from harness.execution import devices as devices_mod
+from harness.execution import modes, runtime
+from harness.execution.devices import Device
+from harness.experiments import catalog
+from harness.experiments.declare import Experiment
+from harness.judge.compare import Comparison
+from harness.judge.verdict import verify
 from harness.record import Record
-from harness.registry import Experiment
-from harness.training import MODES, REFERENCE_MODE, select_modes
+from harness.report.console import environment_drift
+from harness.report.plot import explain
+from harness.store import golden
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,18 +35,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where the goldens are (default: golden/ of the project)")
     group.addoption("--modes", default="all", metavar="MODES",
                     help="execution modes of the training loops to check against the eager "
-                         f"goldens and to benchmark: all or some of {','.join(MODES)} (default all)")
+                         f"goldens and to benchmark: all or some of {','.join(modes.MODES)} (default all)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     try:
-        if config.getoption("logical_cpus"):
+        if config.getoption("logical_cpus") is not None:
             devices_mod.split_cpu(config.getoption("logical_cpus"))
         available = devices_mod.visible()
         spec = config.getoption("devices")
         config._harness_devices = devices_mod.select(spec, available)  # type: ignore[attr-defined]
         config._harness_missing = devices_mod.missing_kinds(spec, available)  # type: ignore[attr-defined]
-        config._harness_modes = select_modes(config.getoption("modes"))  # type: ignore[attr-defined]
+        config._harness_modes = modes.select(config.getoption("modes"))  # type: ignore[attr-defined]
+        catalog.all_experiments()  # a declaration that cannot work stops the run here, by name
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     regenerating = config.getoption("force_regen", False) or config.getoption("regen_all", False)
@@ -53,6 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--force-regen/--regen-all under pytest-xdist would let workers "
                                 "write goldens side by side: drop -n, or use `tox -e regen`")
     config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's loadgroup key")
+    config.addinivalue_line("markers", "harness_missing_kind(kind): a case for a device kind not visible")
     runtime.configure()
 
 
@@ -64,7 +69,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
              f"{[d.name for d in config._harness_devices]}, goldens in {root}"]  # type: ignore[attr-defined]
     for kind in sorted({d.kind for d in config._harness_devices}):  # type: ignore[attr-defined]
         try:
-            drift = report.environment_drift(golden.read_manifest(root, kind), runtime.fingerprint(kind))
+            drift = environment_drift(golden.read_manifest(root, kind), runtime.fingerprint(kind))
         except GoldenError as exc:
             drift = [str(exc)]
         lines += [f"harness: {kind} goldens differ in environment: {d}" for d in drift]
@@ -85,41 +90,69 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
     if "device" in metafunc.fixturenames:
         params = [pytest.param(d, id=d.name) for d in config._harness_devices]  # type: ignore[attr-defined]
-        params += [
-            pytest.param(None, id=kind.upper(), marks=pytest.mark.skip(
-                reason=f"no {kind.upper()} visible to TensorFlow "
-                       f"(tf.config.list_logical_devices('{kind.upper()}') is empty)"))
-            for kind in config._harness_missing  # type: ignore[attr-defined]
-        ]
+        module = metafunc.module.__name__
+        params += [pytest.param(None, id=kind.upper(), marks=[pytest.mark.skip(
+            reason=f"no {kind.upper()} visible to TensorFlow (tf.config.list_logical_devices("
+                   f"'{kind.upper()}') is empty): every {kind.upper()} case of {module} is left out"),
+            pytest.mark.harness_missing_kind(kind)])
+            for kind in config._harness_missing]  # type: ignore[attr-defined]
         # Session scope: the cases of one device stay together, and module fixtures may use it.
         metafunc.parametrize("device", params, scope="session")
     if "mode" in metafunc.fixturenames:
         metafunc.parametrize("mode", config._harness_modes)  # type: ignore[attr-defined]
+    if "other_mode" in metafunc.fixturenames:
+        # The modes judged against the reference (eager), which is judged by its golden itself.
+        metafunc.parametrize("other_mode", [m for m in config._harness_modes  # type: ignore[attr-defined]
+                                            if m != modes.REFERENCE])
     if "trainer" in metafunc.fixturenames:
-        metafunc.parametrize("trainer", registry.training_experiments(), ids=lambda e: e.name)
+        metafunc.parametrize("trainer", catalog.training_experiments(), ids=lambda e: e.name)
     if "experiment" in metafunc.fixturenames:
-        metafunc.parametrize("experiment", registry.all_experiments(), ids=lambda e: e.name)
+        metafunc.parametrize("experiment", catalog.all_experiments(), ids=lambda e: e.name)
     if "printed" in metafunc.fixturenames:
         metafunc.parametrize("printed", [
-            pytest.param((e, p), id=f"{e.name}: {p.where}")
-            for e in registry.all_experiments() for p in e.printed])
+            pytest.param((e, p), id=f"{e.name}: {p.source.cite}: {p.where}")
+            for e in catalog.all_experiments() for p in e.printed if not p.not_comparable])
     if "claim" in metafunc.fixturenames:
         metafunc.parametrize("claim", [
             pytest.param((e, c), id=f"{e.name}: {c.text}")
-            for e in registry.all_experiments() for c in e.claims])
+            for e in catalog.all_experiments() for c in e.claims])
+
+
+def _subject(item: pytest.Item) -> Experiment | None:
+    params = getattr(item, "callspec", None)
+    params = params.params if params else {}
+    for key in ("experiment", "trainer", "printed", "claim"):
+        value = params.get(key)
+        if value is not None:
+            return value[0] if isinstance(value, tuple) else value
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Under pytest-xdist --dist loadgroup: the tests that share one run of an experiment
-    # (through record_of) go to one worker, so that each run is made once; the rest stay
-    # with their module, whose module-scoped fixtures they share.
+    # A device kind with no visible device is said once per module (one skipped case with the
+    # reason), not once for each of its hundreds of cases: the others are deselected.
+    said: set[tuple[str, str]] = set()
+    kept, dropped = [], []
     for item in items:
-        params = getattr(item, "callspec", None)
-        params = params.params if params else {}
-        subject = params.get("experiment") or params.get("trainer") or (params.get("printed") or
-                                                                          params.get("claim") or [None])[0]
-        group = subject.name if subject is not None and "record_of" in item.fixturenames \
+        marker = item.get_closest_marker("harness_missing_kind")
+        key = (item.module.__name__, marker.args[0]) if marker else None
+        if key is not None and key in said:
+            dropped.append(item)
+            continue
+        if key is not None:
+            said.add(key)
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    # Under pytest-xdist --dist loadgroup: the tests that share one run of an experiment
+    # (through record_of) go to one worker, so that each run is made once; so do experiments
+    # whose claims compare them (their run group). The rest stay with their module, whose
+    # module-scoped fixtures they share.
+    for item in items:
+        subject = _subject(item)
+        group = subject.run_group if subject is not None and "record_of" in item.fixturenames \
             else item.module.__name__
         item.add_marker(pytest.mark.xdist_group(group))
 
@@ -140,14 +173,17 @@ def golden_root(config: pytest.Config) -> Path:
     return config.getoption("golden_dir") or golden.ROOT
 
 
+RecordOf = Callable[..., Record]
+
+
 @pytest.fixture(scope="session")
-def record_of() -> Callable[[Experiment, Device], Record]:
-    """One run per experiment and device in a session, shared by the goldens and the ledger."""
-    from harness.run import run
+def record_of() -> RecordOf:
+    """One run per experiment, device and mode in a session, shared by every test that reads it."""
+    from harness.execution.run import run
 
     cache: dict[tuple[str, str, str], Record] = {}
 
-    def get(experiment: Experiment, device: Device, mode: str = REFERENCE_MODE) -> Record:
+    def get(experiment: Experiment, device: Device, mode: str = modes.REFERENCE) -> Record:
         key = (experiment.name, device.name, mode)
         if key not in cache:
             cache[key] = run(experiment, device, mode=mode)
@@ -171,9 +207,9 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
 
     def check(record: Record) -> Comparison | None:
         __tracebackhide__ = True
-        experiment = registry.get(record.experiment)
+        experiment = catalog.get(record.experiment)
         target = golden.paths(root, record.device_kind, experiment.name)
-        needed = [target.columns, target.scalars] if experiment.trains else [target.scalars]
+        needed = [target.scalars, *(target.tables[t] for t in experiment.table_columns())]
         missing = [p for p in needed if not p.exists()]
         if missing and os.environ.get("CI"):
             pytest.fail(f"{GoldenMissing(missing[0])}\n  (CI is set: nothing was written)",
@@ -185,12 +221,12 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
             except GoldenError as exc:
                 pytest.fail(str(exc), pytrace=False)
             if comparison.status == "fail":
-                pytest.fail(explain_failure(experiment, record, comparison), pytrace=False)
-        if experiment.trains:
+                pytest.fail(explain(record, comparison), pytrace=False)
+        for name, table in record.tables().items():
             num_regression.check(
-                {name: np.asarray(values) for name, values in record.columns.items()},
-                fullpath=target.columns,
-                default_tolerance=_atol(record, experiment.tolerance.ulps),
+                {column: np.asarray(values) for column, values in table.items()},
+                fullpath=target.tables[name],
+                default_tolerance=_atol(table, max(experiment.tolerance_for(c) for c in table)),
             )
         data_regression.check(record.scalars, fullpath=target.scalars)
         return comparison
@@ -198,9 +234,10 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
     return check
 
 
-def _atol(record: Record, ulps: int) -> dict[str, float]:
+def _atol(table: dict[str, list[Any]], ulps: int) -> dict[str, float]:
     # num_regression knows only atol/rtol: the widest ULP band of any value, so that it
     # never rejects what the ULP judgement accepted (that judgement is the stricter one).
-    spacing = max(float(np.spacing(np.abs(np.float32(v)))) for name, values in record.columns.items()
-                  if name != "epoch" for v in values)
+    finite = [abs(float(v)) for name, values in table.items() if name != "epoch" for v in values
+              if np.isfinite(float(v))]
+    spacing = float(np.spacing(np.float32(max(finite, default=0.0))))
     return {"atol": ulps * spacing, "rtol": 0.0}

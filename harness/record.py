@@ -1,28 +1,31 @@
-"""What a run leaves behind: a record of columns (the trajectory) and scalars.
+"""What a run leaves behind: tables of what the program printed, weights at checkpoints,
+and scalars.
 
-Values are plain Python (int, float, str, bool and lists of them); a float32
-result is stored as the exact float64 value of that float32, so nothing is
-rounded on the way to JSON, CSV or YAML.
+Values are plain Python (int, float, str, bool and lists or mappings of them); a
+float32 result is kept as the exact float64 value of that float32, so nothing is
+rounded on the way to JSON, CSV or YAML. NaN and infinities are results like any other
+number: a table that holds them says where (``non_finite``), so that a golden can tell
+a NaN the run produced from one typed in by hand.
+
+TensorFlow-free: the golden store, the judges and the reports read records without it.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-# The columns of every training golden, in this order.
-TRAINING_COLUMNS = ("epoch", "w1_0", "w1_1", "loss")
+# A table: column name -> values, the first column "epoch" (the program's loop index).
+Table = dict[str, list[Any]]
 
-
-@dataclass(frozen=True)
-class Outcome:
-    """What an experiment returns: its values and where TensorFlow placed them."""
-
-    columns: dict[str, list[Any]]
-    scalars: dict[str, Any]
-    placement: str
+# The tables a record may hold, in the order they are stored and judged.
+TABLES = ("columns", "checkpoints")
+# The scalar that says where a record's tables hold NaN or an infinity.
+NON_FINITE = "non_finite"
 
 
 @dataclass(frozen=True)
@@ -31,21 +34,30 @@ class Record:
     device: str
     device_kind: str
     tf_version: str
-    columns: dict[str, list[Any]] = field(default_factory=dict)
+    # What a training program prints, at the epochs it prints it (the note's checkpoints,
+    # the course's every epoch); empty for a one-shot program.
+    columns: Table = field(default_factory=dict)
     scalars: dict[str, Any] = field(default_factory=dict)
     placement: str = ""
-    # The execution mode of a training loop (harness.training.MODES).
+    # The execution mode of a training loop (harness.execution.modes).
     mode: str = "eager"
+    # Weights and optimizer state at checkpoints, where the program does not print them.
+    checkpoints: Table = field(default_factory=dict)
 
-    def at(self, epoch: int, column: str) -> Any:
-        """The value of a column at the checkpoint the notes label ``epoch``."""
-        epochs = self.columns["epoch"]
+    def tables(self) -> dict[str, Table]:
+        """The non-empty tables, by name."""
+        return {name: getattr(self, name) for name in TABLES if getattr(self, name)}
+
+    def at(self, epoch: int, column: str, table: str = "columns") -> Any:
+        """The value of a column at the row the program labels ``epoch``."""
+        rows: Table = getattr(self, table)
+        epochs = rows["epoch"]
         if epoch not in epochs:
-            raise KeyError(f"{self.experiment}: no checkpoint at epoch {epoch}; have {epochs}")
-        return self.columns[column][epochs.index(epoch)]
+            raise KeyError(f"{self.experiment}: no {table} row at epoch {epoch}; have {epochs}")
+        return rows[column][epochs.index(epoch)]
 
-    def last(self, column: str) -> Any:
-        return self.columns[column][-1]
+    def last(self, column: str, table: str = "columns") -> Any:
+        return getattr(self, table)[column][-1]
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,47 +71,49 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value] if value.ndim else plain(value.item())
     if isinstance(value, (np.floating, float)):
         return float(value)
-    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
         return int(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
     return value
 
 
-def checkpoint_epochs(epochs: int, every: int) -> list[int]:
-    """The epochs a training loop records: every ``every`` epochs and the last one."""
-    return sorted(set(range(0, epochs, every)) | {epochs - 1})
+def flat(value: Any) -> list[Any]:
+    """A nested list (a tensor made plain) in row-major order."""
+    if isinstance(value, list):
+        return [x for v in value for x in flat(v)]
+    return [value]
 
 
-class Trajectory:
-    """Checkpoints of a training loop: every ``every`` epochs and the last one.
+def flat_names(name: str, shape: tuple[int, ...]) -> list[str]:
+    """Column names of a variable flattened row-major: ``w1_0 .. w1_11``; a scalar keeps its name."""
+    size = math.prod(shape)
+    return [name] if not shape else [f"{name}_{i}" for i in range(size)]
 
-    Epochs are labelled by the notes' loop index, so "after 0 training steps"
-    is w1 after the first update, and the loss is the one computed in that step,
-    before its update, as the notes' ``loss_mse`` is.
-    """
 
-    def __init__(self, w1: Any, epochs: int, every: int) -> None:
-        self.marks = checkpoint_epochs(epochs, every)
-        self.initial = plain(w1)
-        self.placement = w1.device
-        self.columns: dict[str, list[Any]] = {name: [] for name in TRAINING_COLUMNS}
+def non_finite_cells(table: Table) -> dict[str, Any] | None:
+    """Where a table holds NaN or an infinity: the first epoch, the number of cells, the columns."""
+    rows = [(i, name) for name, values in table.items() if name != "epoch"
+            for i, v in enumerate(values) if isinstance(v, float) and not math.isfinite(v)]
+    if not rows:
+        return None
+    first = min(i for i, _ in rows)
+    columns = [name for name in table if any(name == n for _, n in rows)]
+    return {"first_epoch": table["epoch"][first], "cells": len(rows), "columns": columns}
 
-    def step(self, epoch: int, w1: Any, loss: Any) -> None:
-        if epoch in self.marks:
-            (w1_0,), (w1_1,) = plain(w1)
-            self._append(epoch, w1_0, w1_1, plain(loss))
 
-    def outcome_from(self, weights: np.ndarray, losses: np.ndarray) -> Outcome:
-        """The outcome of a loop that recorded its checkpoints itself (one row of w1 each)."""
-        for epoch, (w1_0, w1_1), loss in zip(self.marks, plain(weights), plain(losses), strict=True):
-            self._append(epoch, w1_0, w1_1, loss)
-        return self.outcome()
+def non_finite_summary(tables: dict[str, Table]) -> dict[str, Any]:
+    """``non_finite_cells`` of each table that has any, by table name (empty when none has)."""
+    return {name: found for name, table in tables.items()
+            if (found := non_finite_cells(table)) is not None}
 
-    def _append(self, *values: Any) -> None:
-        for name, value in zip(TRAINING_COLUMNS, values, strict=True):
-            self.columns[name].append(value)
 
-    def outcome(self) -> Outcome:
-        (w0,), (w1,) = self.initial
-        return Outcome(self.columns, {"w1_initial": [w0, w1]}, self.placement)
+def iter_values(table: Table) -> Iterator[tuple[str, list[Any]]]:
+    """The value columns of a table (every column but ``epoch``)."""
+    return ((name, values) for name, values in table.items() if name != "epoch")

@@ -1,28 +1,64 @@
-"""Shared by the tests: the CLI in a subprocess, and runs made cheap."""
+"""Shared by the tests: the command line in a fresh process, as a user calls it."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.cli import main
+
 ROOT = Path(__file__).resolve().parent.parent
-# Long enough to pass two of the notes' checkpoints (0 and 500), short enough to be cheap.
-SHORT_EPOCHS = 600
 
 
-def harness(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def harness(*args: str, env: dict[str, str] | None = None, timeout: float = 600
+            ) -> subprocess.CompletedProcess[str]:
     """``python -m harness ARGS`` in a fresh process, from the project root."""
     return subprocess.run(
         [sys.executable, "-m", "harness", *args], cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=600,
+        env={**os.environ, **(env or {})}, timeout=timeout,
     )
 
 
-def run_json(*args: str) -> list[dict[str, Any]]:
-    done = harness("run", "--json", *args)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str) -> Done:
+    """``python -m harness ARGS`` in this process (TensorFlow is already loaded here): what a
+    user sees, at a fraction of a fresh process's start-up. ``harness`` is the fresh process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code if isinstance(exc.code, int) else 2
+    return Done(code, out.getvalue(), err.getvalue())
+
+
+def short(experiment: Any) -> int | None:
+    """A cheap run of a training experiment that still reaches two of its printed rows."""
+    return experiment.training.short_epochs() if experiment.trains else None
+
+
+# Two epochs: the program's first printed row (epoch 0) and one more step. Enough to see the
+# random state a run starts from, and every step of the loop once.
+TINY = 2
+
+
+def tiny(experiment: Any) -> int | None:
+    return TINY if experiment.trains else None
+
+
+def nested(pytester: Any, *args: str) -> Any:
+    """pytest inside pytest, in a fresh process, with the harness's plugin loaded."""
+    return pytester.runpytest_subprocess("-p", "harness.pytest_plugin", "-p", "no:cacheprovider", *args)

@@ -1,59 +1,78 @@
-"""``python -m harness``: list, run, check and regen as a user calls them."""
+"""``python -m harness`` as a user calls it: list, run, check, regen."""
 
 from __future__ import annotations
 
+import json
 import shutil
-import subprocess
-import sys
 
 import yaml
 
-from harness import golden, registry
-from harness.training import MODES
-from tests.helpers import ROOT, harness, run_json
+from harness.execution import modes
+from harness.experiments import catalog
+from harness.store import golden
+from tests.helpers import cli
 
 CHEAP = ("cross_entropy", "softmax_cross_entropy", "tensor_creation", "common_functions")
 
 
-def test_list_names_every_experiment_and_its_section():
-    done = harness("list")
+def test_list_shows_every_experiment_grouped_by_chapter_and_section():
+    done = cli("list")
     assert done.returncode == 0, done.stderr
-    for experiment in registry.all_experiments():
-        line = next(l for l in done.stdout.splitlines() if l.startswith(experiment.name + " "))
-        assert experiment.section in line
+    lines = done.stdout.splitlines()
+    for experiment in catalog.all_experiments():
+        (line,) = [l for l in lines if l.startswith(experiment.name + " ")]
+        assert str(experiment.section) in line
+    headings = [l for l in lines if l.startswith("== ")]
+    assert headings == ["== the note, 第二章 (chapter 2) ==", "== the note, snippets after 2.4 ==",
+                        "== the course, 第一讲 初识TensorFlow (chapter 1) ==",
+                        "== the course, 第二讲 深入TensorFlow (chapter 2) =="]
 
 
-def test_run_prints_what_the_notes_print():
-    done = harness("run", "cross_entropy", "--device", "CPU:0")
+def test_run_prints_what_the_programs_print():
+    done = cli("run", "cross_entropy", "gradient_descent", "--device", "CPU:0")
     assert done.returncode == 0, done.stderr
-    # The notes' own lines, as they quote TensorFlow's print.
+    # The note's own lines, as it quotes TensorFlow's print, and the course's.
     assert "loss_ce1 tf.Tensor(0.5108256, shape=(), dtype=float32)" in done.stdout
     assert "loss_ce2 tf.Tensor(0.22314353, shape=(), dtype=float32)" in done.stdout
+    assert "After 0 epoch,w is 2.600000,loss is 36.000000" in done.stdout
+    assert "After 39 epoch,w is -1.000000,loss is 0.000000" in done.stdout
 
 
 def test_run_json_gives_records_with_the_golden_columns_and_scalars():
-    records = run_json("mse_regression", "cross_entropy", "--device", "cpu", "--epochs", "501")
+    done = cli("run", "mse_regression", "iris_adam", "gradient_descent", "cross_entropy", "--device", "cpu",
+               "--epochs", "201", "--json")
+    assert done.returncode == 0, done.stderr
+    records = json.loads(done.stdout)
     for record in records:
-        assert {"experiment", "device", "tf_version", "columns", "scalars"} <= set(record)
-    mse, ce = records
+        assert {"experiment", "device", "tf_version", "columns", "checkpoints", "scalars"} <= set(record)
+    mse, adam, descent, ce = records
     assert list(mse["columns"]) == ["epoch", "w1_0", "w1_1", "loss"]
-    assert mse["columns"]["epoch"] == [0, 500]
+    assert mse["columns"]["epoch"] == [0, 200]
+    assert list(adam["columns"]) == ["epoch", "loss", "test_acc"]
+    assert adam["columns"]["epoch"] == list(range(201))
+    assert adam["checkpoints"]["epoch"] == [0, 100, 200]
+    assert list(adam["checkpoints"])[:3] == ["epoch", "w1_0", "w1_1"]
+    assert adam["checkpoints"]["global_step"] == [4, 404, 804]  # 4 batches an epoch
+    assert descent["columns"]["epoch"] == list(range(40))  # 201 is beyond the program: all of it
     committed = golden.paths(golden.ROOT, "cpu", "cross_entropy").scalars
     assert ce["scalars"] == yaml.safe_load(committed.read_text(encoding="utf-8"))
 
 
 def test_an_unknown_experiment_exits_2_listing_the_valid_ones():
-    done = harness("run", "mse_regresion")
+    done = cli("run", "mse_regresion")
     assert done.returncode == 2
     assert "unknown experiment 'mse_regresion'" in done.stderr
-    assert all(e.name in done.stderr for e in registry.all_experiments())
+    assert all(e.name in done.stderr for e in catalog.all_experiments())
 
 
 def test_check_passes_on_the_committed_goldens():
-    done = harness("check", *CHEAP)
+    done = cli("check", *CHEAP, "forward_pass")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"{len(CHEAP)} runs: {len(CHEAP)} identical" in done.stdout
-    assert "h1 > h2" in done.stdout and "reproduces" in done.stdout
+    assert f"{len(CHEAP) + 1} runs: {len(CHEAP) + 1} identical" in done.stdout
+    assert "h1 > h2" not in done.stdout  # claims that hold are counted, not listed
+    assert "claims:" in done.stdout and "DOES NOT HOLD" not in done.stdout
+    # A number that does not reproduce is listed with how far it is.
+    assert "y_pro[0]" in done.stdout and "in the last printed digit, 1 ULP (float32)" in done.stdout
 
 
 def test_check_fails_and_says_where_on_a_changed_golden(tmp_path):
@@ -61,55 +80,64 @@ def test_check_fails_and_says_where_on_a_changed_golden(tmp_path):
     path = tmp_path / "cpu" / "cross_entropy.yml"
     path.write_text(path.read_text(encoding="utf-8").replace("loss_ce2: 0.", "loss_ce2: 1."),
                     encoding="utf-8")
-    done = harness("check", "cross_entropy", "--golden-dir", str(tmp_path))
+    done = cli("check", "cross_entropy", "--golden-dir", str(tmp_path))
     assert done.returncode == 1
     assert "FAIL: scalar 'loss_ce2'" in done.stdout
 
 
 def test_check_names_a_missing_golden(tmp_path):
-    done = harness("check", "tensor_creation", "--golden-dir", str(tmp_path))
+    (tmp_path / "cpu").mkdir()
+    done = cli("check", "tensor_creation", "--golden-dir", str(tmp_path))
     assert done.returncode == 1
     assert "tensor_creation.yml does not exist" in done.stdout and "tox -e regen" in done.stdout
 
 
+def test_check_without_goldens_for_the_device_kind_stops_before_running(tmp_path):
+    done = cli("check", "mse_regression", "--golden-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert f"no cpu goldens in {tmp_path}" in done.stderr and "tox -e regen" in done.stderr
+    assert "done in" not in done.stderr  # nothing ran
+
+
 def test_regen_writes_what_is_committed_and_a_manifest(tmp_path):
-    done = harness("regen", *CHEAP, "--golden-dir", str(tmp_path / "golden"),
+    done = cli("regen", *CHEAP, "--golden-dir", str(tmp_path / "golden"),
                    "--drift-report", str(tmp_path / "drift.md"))
     assert done.returncode == 0, done.stderr
     drift = (tmp_path / "drift.md").read_text(encoding="utf-8")
     assert f"{len(CHEAP)} new." in drift and "TensorFlow (none) -> " in drift
-    tmp_path = tmp_path / "golden"
     for name in CHEAP:
         committed = golden.paths(golden.ROOT, "cpu", name).scalars
-        assert (tmp_path / "cpu" / committed.name).read_bytes() == committed.read_bytes()
-    manifest = golden.read_manifest(tmp_path, "cpu")
+        assert (tmp_path / "golden" / "cpu" / committed.name).read_bytes() == committed.read_bytes()
+    manifest = golden.read_manifest(tmp_path / "golden", "cpu")
     assert manifest is not None and manifest["op_determinism"] is True
 
 
-def test_regeneration_refuses_to_run_under_xdist():
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_goldens.py", "-n", "2", "--force-regen",
-         "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 4, done.stdout + done.stderr  # a usage error: nothing ran
-    assert "drop -n" in done.stderr
-
-
 def test_an_unknown_mode_exits_2_listing_the_valid_ones():
-    done = harness("run", "mse_regression", "--mode", "graph")
+    done = cli("run", "mse_regression", "--mode", "graph")
     assert done.returncode == 2
     assert "unknown mode 'graph'" in done.stderr
-    assert all(mode in done.stderr for mode in MODES)
+    assert all(mode in done.stderr for mode in modes.MODES)
 
 
 def test_run_in_another_mode_gives_a_record_of_the_same_shape():
-    (eager,) = run_json("mse_regression", "--device", "CPU:0", "--epochs", "501")
-    (fused,) = run_json("mse_regression", "--device", "CPU:0", "--epochs", "501", "--mode", "fused")
+    eager, fused = (json.loads(cli("run", "mse_regression", "--device", "CPU:0", "--epochs", "501", "--json",
+                                   "--mode", mode).stdout)[0] for mode in ("eager", "fused"))
     assert (eager["mode"], fused["mode"]) == ("eager", "fused")
     # The fused loop is bit-identical to eager on TF 2.21 (tests/test_modes.py).
     assert fused["columns"] == eager["columns"] and fused["scalars"] == eager["scalars"]
 
 
 def test_a_mode_does_not_apply_to_a_computation_without_a_training_loop():
-    done = harness("run", "cross_entropy", "--mode", "xla")
+    done = cli("run", "cross_entropy", "--mode", "xla")
     assert done.returncode == 2
     assert "cross_entropy has no training loop" in done.stderr
+
+
+def test_check_in_a_mode_says_declared_for_a_declared_difference_and_passes(tmp_path):
+    out = tmp_path / "xla.json"
+    done = cli("check", "lr_exponential_decay", "gradient_descent", "--mode", "xla",
+                   "--json-out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "declared (from epoch 3, max 5 ULP)" in done.stdout
+    verdicts = {r["experiment"]: r["mode_verdict"] for r in json.loads(out.read_text())["results"]}
+    assert verdicts == {"lr_exponential_decay": "declared", "gradient_descent": "identical"}

@@ -7,15 +7,12 @@ No GPU is visible here: what these tests cannot reach is the GPU branch of
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from harness import registry
-from harness.devices import Device, missing_kinds, select
+from harness.execution.devices import Device, missing_kinds, select
 from harness.errors import UnknownName
-from tests.helpers import ROOT, SHORT_EPOCHS, harness
+from tests.helpers import cli, harness, nested
 
 TWO_CPUS = [Device("CPU:0"), Device("CPU:1")]
 
@@ -53,35 +50,41 @@ def test_kind_and_tensorflow_name():
 
 
 def test_each_logical_cpu_runs_pinned_and_bit_identical():
-    done = harness("--logical-cpus", "2", "run", "mse_regression", "custom_loss_cost99",
-                   "--device", "CPU:0", "--device", "CPU:1", "--epochs", str(SHORT_EPOCHS), "--json")
+    done = harness("--logical-cpus", "2", "run", "mse_regression", "iris_adam", "--jobs", "1",
+                   "--device", "CPU:0", "--device", "CPU:1", "--epochs", "21", "--json")
     assert done.returncode == 0, done.stderr
     records = json.loads(done.stdout)
     assert [(r["experiment"], r["device"]) for r in records] == [
-        ("mse_regression", "CPU:0"), ("custom_loss_cost99", "CPU:0"),
-        ("mse_regression", "CPU:1"), ("custom_loss_cost99", "CPU:1")]
+        ("mse_regression", "CPU:0"), ("iris_adam", "CPU:0"),
+        ("mse_regression", "CPU:1"), ("iris_adam", "CPU:1")]
     for r in records:
         assert r["placement"].endswith(r["device"]), r["placement"]
-    by_device = {d: [(r["columns"], r["scalars"]) for r in records if r["device"] == d]
+    by_device = {d: [(r["columns"], r["checkpoints"], r["scalars"]) for r in records if r["device"] == d]
                  for d in ("CPU:0", "CPU:1")}
     assert by_device["CPU:0"] == by_device["CPU:1"]
 
 
 def test_an_unknown_device_exits_2_with_the_valid_names():
-    done = harness("--logical-cpus", "2", "run", "cross_entropy", "--device", "CPU:2")
+    done = cli("run", "cross_entropy", "--device", "CPU:2")
     assert done.returncode == 2
-    assert "unknown device 'CPU:2'" in done.stderr and "CPU:0, CPU:1" in done.stderr
+    assert "unknown device 'CPU:2'" in done.stderr and "valid devices: CPU:0, all, cpu, gpu" in done.stderr
 
 
-def test_gpu_cases_are_skipped_with_a_reason_where_no_gpu_is_visible():
+def test_gpu_cases_are_skipped_once_per_module_with_a_reason_where_no_gpu_is_visible(pytester):
     import tensorflow as tf
 
     if tf.config.list_logical_devices("GPU"):
         pytest.skip("a GPU is visible: its cases run instead of being skipped")
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_goldens.py", "-k", "GPU", "-rs",
-         "-p", "no:cacheprovider"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout
-    assert f"SKIPPED [{len(registry.all_experiments())}]" in done.stdout, done.stdout
-    assert "no GPU visible to TensorFlow" in done.stdout
+    pytester.makepyfile(test_first="""
+import pytest
+@pytest.mark.parametrize("n", range(30))
+def test_a(device, n):
+    assert device.kind == "cpu"
+def test_b(device):
+    assert device.kind == "cpu"
+""", test_second="def test_c(device):\n    assert device.kind == 'cpu'\n")
+    result = nested(pytester, "-rs", "--devices", "all")
+    # 31 CPU cases and 1 skip in the first module, 1 and 1 in the second: not one skip a case.
+    result.assert_outcomes(passed=32, skipped=2, deselected=30)
+    for module in ("test_first", "test_second"):
+        result.stdout.fnmatch_lines([f"*no GPU visible to TensorFlow*every GPU case of {module} is left out*"])

@@ -1,23 +1,26 @@
-"""The golden store: damaged files are named with their fix, nothing is lost,
-nothing executes, and a missing golden is never written in CI."""
+"""The golden store: damaged files are named with their fix, nothing is lost, nothing
+executes, a NaN the run produced round-trips and one typed by hand is refused, and a
+missing golden is never written in CI."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from harness import files, golden, registry
-from harness.check import load
 from harness.errors import GoldenError, GoldenMissing, UnknownName
-from tests.helpers import ROOT, harness
+from harness.experiments import catalog
+from harness.judge.compare import compare
+from harness.judge.verdict import load
+from harness.record import Record
+from harness.store import files, golden
+from tests.helpers import cli, nested
 
-MSE = registry.get("mse_regression")
-CE = registry.get("cross_entropy")
+MSE = catalog.get("mse_regression")
+CE = catalog.get("cross_entropy")
+RMSPROP = catalog.get("iris_rmsprop")
 
 
 @pytest.fixture
@@ -32,11 +35,11 @@ def _damage(path: Path, edit) -> bytes:
     return path.read_bytes()
 
 
-def _replace_first_row_cell(text: str, column: int, value: str) -> str:
+def _replace_cell(text: str, row: int, column: int, value: str) -> str:
     lines = text.splitlines(keepends=True)
-    cells = lines[1].rstrip("\n").split(",")
+    cells = lines[row].rstrip("\n").split(",")
     cells[column] = value
-    lines[1] = ",".join(cells) + "\n"
+    lines[row] = ",".join(cells) + "\n"
     return "".join(lines)
 
 
@@ -45,18 +48,23 @@ CSV_DAMAGE = {
     "a column missing": (lambda t: "\n".join(",".join(l.split(",")[:-1]) for l in t.splitlines()) + "\n",
                          "missing ['loss']"),
     "a column renamed": (lambda t: t.replace("w1_1", "w1_b", 1), "unexpected ['w1_b']"),
-    "text in a number column": (lambda t: _replace_first_row_cell(t, 2, "abc"), "'abc' is not a number"),
-    "NaN": (lambda t: _replace_first_row_cell(t, 3, "nan"), "not a finite number"),
-    "Inf": (lambda t: _replace_first_row_cell(t, 4, "inf"), "not a finite number"),
+    "text in a number column": (lambda t: _replace_cell(t, 1, 2, "abc"), "'abc' is not a number"),
+    "NaN typed in": (lambda t: _replace_cell(t, 1, 3, "nan"), "not a finite number"),
+    "an empty cell": (lambda t: _replace_cell(t, 2, 3, ""), "not a finite number"),
+    "Inf": (lambda t: _replace_cell(t, 1, 4, "inf"), "not a finite number"),
+    "a number out of range": (lambda t: _replace_cell(t, 1, 4, "1e999"), "is not a finite number"),
     "empty": (lambda t: "", "is empty"),
     "a header and no rows": (lambda t: t.splitlines(keepends=True)[0], "no rows"),
     "a row with an extra field": (lambda t: t.replace("\n", ",\n", 2).replace(",\n", "\n", 1), "fields"),
-    "epochs out of order": (lambda t: _replace_first_row_cell(t, 1, "999999"), "not strictly increasing"),
+    "epochs out of order": (lambda t: _replace_cell(t, 1, 1, "999999"), "not strictly increasing"),
+    "a row duplicated": (lambda t: t + t.splitlines(keepends=True)[-1], "row index"),
+    "rows swapped": (lambda t: "".join([*t.splitlines(keepends=True)[:1], *t.splitlines(keepends=True)[2:0:-1],
+                                        *t.splitlines(keepends=True)[3:]]), "row index"),
 }
 
 
 @pytest.mark.parametrize("damage", CSV_DAMAGE, ids=list(CSV_DAMAGE))
-def test_a_damaged_trajectory_golden_is_named_with_its_fix(root, damage):
+def test_a_damaged_table_golden_is_named_with_its_fix(root, damage):
     edit, says = CSV_DAMAGE[damage]
     path = root / "cpu" / "mse_regression.csv"
     before = _damage(path, edit)
@@ -85,6 +93,44 @@ def test_a_damaged_scalar_golden_is_named_and_nothing_executes(root, damage, tmp
         load(root, CE, "cpu")
     assert str(path) in str(info.value) and says in str(info.value)
     assert not marker.exists()
+
+
+def test_the_nan_a_run_produced_round_trips_and_compares_equal(root):
+    # The RMSProp run turns to NaN at epoch 371: its golden holds empty cells there, as
+    # pandas writes NaN, and its scalars say where.
+    stored = load(root, RMSPROP, "cpu")
+    assert stored.scalars["non_finite"]["columns"] == {"cells": 129, "columns": ["loss"], "first_epoch": 371}
+    record = Record("iris_rmsprop", "CPU:0", "cpu", "-", columns=stored.tables["columns"],
+                    checkpoints=stored.tables["checkpoints"], scalars=stored.scalars)
+    assert compare(record, stored.tables, stored.scalars, 0).status == "identical"
+    # Written again, byte for byte the same file.
+    golden.write(root, record)
+    assert (root / "cpu" / "iris_rmsprop.csv").read_bytes() == (golden.ROOT / "cpu" / "iris_rmsprop.csv").read_bytes()
+
+
+def test_a_nan_where_the_run_had_a_number_is_a_failure_that_names_the_epochs(root):
+    stored = load(root, RMSPROP, "cpu")
+    columns = {k: list(v) for k, v in stored.tables["columns"].items()}
+    columns["loss"][370] = float("nan")  # one epoch early
+    scalars = {**stored.scalars, "non_finite": {**stored.scalars["non_finite"],
+                                                "columns": {"cells": 130, "columns": ["loss"], "first_epoch": 370}}}
+    record = Record("iris_rmsprop", "CPU:0", "cpu", "-", columns=columns,
+                    checkpoints=stored.tables["checkpoints"], scalars=scalars)
+    comparison = compare(record, stored.tables, stored.scalars, 0)
+    assert comparison.status == "fail"
+    text = comparison.explain()
+    assert "loss: first beyond tolerance at epoch 370 (inf ULP)" in text
+    assert "NaN/inf from epoch 370 in the run, 371 in the golden" in text
+    assert "scalar 'non_finite'" in text
+
+
+def test_a_nan_typed_into_a_diverging_golden_is_refused(root):
+    path = root / "cpu" / "iris_rmsprop.csv"
+    before = _damage(path, lambda t: _replace_cell(t, 100, 2, ""))  # epoch 99's loss
+    with pytest.raises(GoldenError, match="typed in by hand") as info:
+        load(root, RMSPROP, "cpu")
+    assert str(path) in str(info.value) and "from epoch 99" in str(info.value)
+    assert path.read_bytes() == before
 
 
 def test_a_missing_golden_names_the_file_and_how_to_write_it(root):
@@ -125,7 +171,7 @@ def test_a_folder_for_a_device_kind_that_does_not_exist_is_named(root):
     with pytest.raises(GoldenError, match=r"not the folder of a device kind \(cpu, gpu\)") as info:
         golden.check_layout(root)
     assert str(root / "tpu") in str(info.value) and "rename it" in str(info.value)
-    done = harness("check", "cross_entropy", "--golden-dir", str(root))
+    done = cli("check", "cross_entropy", "--golden-dir", str(root))
     assert done.returncode == 2 and "tpu" in done.stderr
 
 
@@ -148,12 +194,26 @@ def test_an_interrupted_write_leaves_the_old_file_whole(root, monkeypatch):
         p.name for p in (golden.ROOT / "cpu").iterdir())  # no temporary file left behind
 
 
-def test_a_missing_golden_fails_in_ci_without_being_written(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_goldens.py", "-k", "CPU:0 and cross_entropy",
-         "--golden-dir", str(tmp_path), "-p", "no:cacheprovider"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "CI": "true"})
-    assert done.returncode == 1, done.stdout
-    assert "cross_entropy.yml does not exist" in done.stdout
-    assert "CI is set: nothing was written" in done.stdout
-    assert list(tmp_path.iterdir()) == []
+def test_a_missing_golden_fails_in_ci_without_being_written(pytester, tmp_path, monkeypatch):
+    pytester.makepyfile(test_one="""
+from harness.execution.devices import Device
+from harness.execution.run import run
+from harness.experiments import catalog
+
+def test_golden(golden_check):
+    golden_check(run(catalog.get("cross_entropy"), Device("CPU:0")))
+""")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("CI", "true")
+    result = nested(pytester, "--golden-dir", str(empty))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*cross_entropy.yml does not exist*", "*CI is set: nothing was written*"])
+    assert list(empty.iterdir()) == []
+
+
+def test_regeneration_refuses_to_run_under_xdist(pytester):
+    pytester.makepyfile(test_one="def test_nothing_runs():\n    raise AssertionError\n")
+    result = nested(pytester, "-n", "2", "--force-regen")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # nothing ran
+    result.stderr.fnmatch_lines(["*drop -n*"])

@@ -7,20 +7,19 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from harness import golden
-from tests.helpers import ROOT, harness
+from harness.store import golden
+from tests.helpers import ROOT, cli
 
 EXPERIMENTS = ("cross_entropy", "tensor_creation")
 
 # Runs a regeneration into ROOT that kills itself with SIGKILL after its N-th file write.
 KILL_AFTER_WRITES = """
 import os, signal, sys
-from harness import files, golden
+from harness.store import files, golden
 root, after = sys.argv[1], int(sys.argv[2])
 real = files.atomic_write
 count = 0
@@ -32,7 +31,7 @@ def write_then_die(path, data):
         os.kill(os.getpid(), signal.SIGKILL)
 golden.atomic_write = write_then_die
 from harness.cli import main
-main(["regen", *sys.argv[3:], "--device", "cpu", "--golden-dir", root,
+main(["regen", *sys.argv[3:], "--device", "cpu", "--jobs", "1", "--golden-dir", root,
       "--drift-report", os.path.join(root, "drift.md")])
 """
 
@@ -64,7 +63,7 @@ def test_a_regeneration_killed_part_way_leaves_every_golden_as_it_was(stale_root
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert _snapshot(stale_root) == before
     # The next regeneration throws away what the killed one staged, and completes.
-    again = harness("regen", *EXPERIMENTS, "--device", "cpu", "--golden-dir", str(stale_root),
+    again = cli("regen", *EXPERIMENTS, "--device", "cpu", "--golden-dir", str(stale_root),
                     "--drift-report", str(stale_root / "drift.md"))
     assert again.returncode == 0, again.stderr
     # The killed one wrote no drift report; this one says what it changed and where.
@@ -78,12 +77,17 @@ def test_a_regeneration_killed_part_way_leaves_every_golden_as_it_was(stale_root
     assert sorted(p.name for p in stale_root.iterdir()) == ["cpu", "drift.md"]
 
 
-def test_a_check_killed_part_way_changes_no_golden(stale_root):
+def test_a_check_killed_while_it_runs_changes_no_golden(stale_root):
     before = _snapshot(stale_root)
-    process = subprocess.Popen([sys.executable, "-m", "harness", "check", "mse_regression",
-                                "--golden-dir", str(stale_root)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    time.sleep(6)  # TensorFlow started, the training loop under way
+    process = subprocess.Popen([sys.executable, "-m", "harness", "check", "cross_entropy",
+                                "mse_regression", "--jobs", "1", "--golden-dir", str(stale_root)],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # Killed once the 15000-step loop (the longest runs first) is under way: check says so on
+    # stderr as each run starts.
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "mse_regression on CPU:0 (eager): running" in line:
+            break
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL

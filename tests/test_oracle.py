@@ -1,5 +1,5 @@
-"""TensorFlow's runs against the NumPy oracle (harness/oracle.py), which shares with them
-only the notes' data and the initial weights recorded in the golden."""
+"""TensorFlow's runs against the NumPy oracle (harness/oracle/), which shares with them only
+the programs' data and the initial weights recorded in the golden."""
 
 from __future__ import annotations
 
@@ -7,92 +7,116 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from harness import golden, oracle
-from harness.check import load
-from harness.compare import ulp_distance
-from harness.run import pinned
-
-W1 = ("w1_0", "w1_1")
+from harness.execution.run import pinned
+from harness.judge.compare import ulp_distance
+from harness.judge.ledger import check_claim
+from harness.judge.verdict import load
+from harness.oracle import programs
+from harness.store import golden
 
 
 @pytest.fixture(scope="module")
 def oracle_runs():
-    """float32 and float64 oracle runs per training experiment, from the golden's initial w1."""
+    """float32 and float64 oracle runs per training experiment, from the golden's initial weights."""
     cache = {}
 
     def get(trainer, dtype):
         if (trainer.name, dtype) not in cache:
-            _, scalars = load(golden.ROOT, trainer, "cpu")
-            cache[trainer.name, dtype] = oracle.train(trainer.name, scalars["w1_initial"], dtype,
-                                                      keep_branches=True)
+            scalars = load(golden.ROOT, trainer, "cpu").scalars
+            cache[trainer.name, dtype] = programs.train(trainer.name, scalars, dtype)
         return cache[trainer.name, dtype]
 
     return get
 
 
-def _report(record_property, prefix, ours, theirs):
-    distances = {c: ulp_distance(ours.columns[c], theirs[c]) for c in (*W1, "loss")}
-    for column, d in distances.items():
-        record_property(f"{prefix}_{column}_max_ulp", float(d.max()))
-    return distances
+def _distances(run, record):
+    """ULP distance of the oracle from TensorFlow, per recorded column, at the rows both have."""
+    found = {}
+    for table in record.tables().values():
+        for column, values in table.items():
+            if column != "epoch" and column in run.rows[0]:
+                found[column] = ulp_distance(run.column(column, table["epoch"]), values)
+    return found
 
 
-def test_oracle_has_the_notes_data_and_loop(trainer, device, record_of, oracle_runs):
+def test_every_training_experiment_has_an_oracle(trainer):
+    assert trainer.name in programs.PROGRAMS, f"{trainer.name} has no NumPy program in harness/oracle"
+
+
+def test_oracle_has_the_programs_data_and_loop(trainer, device):
     # The oracle draws its own data; TensorFlow's, as the experiment builds it, must be the same
-    # float32 values, and its loop the same epochs and checkpoints.
+    # float32 values, and its loop the same length and learning rate.
+    program = programs.PROGRAMS[trainer.name]
     with pinned(device):
-        x, y_, _ = trainer.training.data()
-    ox, oy = oracle.data(trainer.name)
-    assert np.array_equal(np.asarray(x), ox)
-    assert np.array_equal(tf.cast(y_, tf.float32).numpy(), oy)
-    assert (oracle.EPOCHS[trainer.name], oracle.LR, oracle.EVERY) == (
-        trainer.epochs, trainer.training.lr, trainer.training.every)
-    assert oracle_runs(trainer, np.float32).columns["epoch"] == record_of(trainer, device).columns["epoch"]
+        setup = trainer.training.setup()
+    theirs = [tuple(np.asarray(tf.cast(v, tf.float32) if not tf.is_tensor(v) or v.dtype.is_floating
+                               else v) for v in batch) for batch in setup.batches()]
+    ours, _ = program.data()
+    assert len(theirs) == len(ours)
+    for a, b in zip(theirs, ours):
+        for x, y in zip(a, b):
+            assert np.array_equal(x, y)
+    assert program.epochs == trainer.epochs
+    assert [program.lr(e) if callable(program.lr) else program.lr for e in (0, 1, 7)] == [
+        trainer.training.lr_at(e) for e in (0, 1, 7)]
+    assert program.shapes == trainer.training.variables
 
 
-def test_float32_oracle_agrees_with_tensorflow(trainer, device, record_of, oracle_runs,
-                                               record_property):
+def test_float32_oracle_agrees_with_tensorflow(trainer, device, record_of, oracle_runs, record_property):
     record = record_of(trainer, device)
     run = oracle_runs(trainer, np.float32)
-    distances = _report(record_property, "float32", run, record.columns)
-    tolerance = trainer.tolerance.ulps
+    distances = _distances(run, record)
     for column, d in distances.items():
-        if column == "loss" and tolerance == 0:
-            # w1 is bit-identical, so the loss is the same 32 non-negative terms summed in
-            # another order: it must stay within what summation order alone explains.
-            got, want = np.asarray(run.columns["loss"]), np.asarray(record.columns["loss"])
-            relative = float((np.abs(got - want) / np.abs(want)).max())
-            bound = oracle.summation_bound(32)
-            assert relative <= bound, (
-                f"{trainer.name} on {device.name}: the loss differs by {relative:.3g} relative "
-                f"({d.max():.0f} ULP) from TensorFlow's, more than summation order allows ({bound:.3g})")
-            continue
-        # Within the experiment's rounding band (MSE: 5 ULP on w1 and 8 on the loss seen on
-        # TF 2.21, CPU; the custom losses' w1: bit-identical, as their 0 ULP demands).
-        assert d.max() <= tolerance, (
-            f"{trainer.name} on {device.name}: {column} of the NumPy float32 loop is {d.max():.0f} "
-            f"ULP from TensorFlow's (tolerance {tolerance}), first beyond at epoch "
-            f"{record.columns['epoch'][int(np.argmax(d > tolerance))]}")
+        record_property(f"{column}_max_ulp", float(d.max()))
+    agreement = programs.PROGRAMS[trainer.name].agreement
+    where = f"{trainer.name} on {device.name}"
+    if agreement == "band":
+        # Another float32 evaluation order stays inside the experiment's rounding band (the
+        # distances measured on TF 2.21 are in each tolerance's reason).
+        for column, d in distances.items():
+            band = trainer.tolerance_for(column)
+            assert d.max() <= band, f"{where}: {column} is {d.max():.0f} ULP from TensorFlow's (band {band})"
+    elif agreement == "exact":
+        assert all(d.max() == 0 for d in distances.values()), {c: d.max() for c, d in distances.items()}
+    elif agreement == "weights exact":
+        # w1 is bit-identical, so the loss is the same 32 non-negative terms summed in another
+        # order: it must stay within what summation order alone explains.
+        assert all(d.max() == 0 for c, d in distances.items() if c != "loss")
+        got, want = np.asarray(run.column("loss", record.columns["epoch"])), np.asarray(record.columns["loss"])
+        relative = float((np.abs(got - want) / np.abs(want)).max())
+        bound = programs.summation_bound(32)
+        assert relative <= bound, f"{where}: the loss differs by {relative:.3g} relative, more than {bound:.3g}"
+    else:
+        # Chaotic (RMSProp): the two agree while rounding has not been amplified (1 and 2 ULP in
+        # epochs 0 and 1 on TF 2.21), then part. Both halves are the finding.
+        first_two = distances["loss"][:2].max()
+        assert first_two <= 8, f"{where}: the loss is {first_two:.0f} ULP apart within two epochs"
+        assert distances["loss"].max() > 1e5, f"{where}: the oracle no longer departs from TensorFlow"
 
 
-def test_float64_oracle_shows_how_far_float32_rounding_carries(trainer, oracle_runs, record_of,
-                                                               device, record_property):
-    record = record_of(trainer, device)
+def test_float64_oracle_keeps_the_programs_claims(trainer, oracle_runs, record_of, device, record_property):
+    """How far float32 rounding carries: exact arithmetic changes the numbers, and the claims
+    of the program hold there too, except where the oracle says why not."""
+    program = programs.PROGRAMS[trainer.name]
     run32, run64 = oracle_runs(trainer, np.float32), oracle_runs(trainer, np.float64)
-    distances = _report(record_property, "float64", run64, record.columns)
+    distances = _distances(run64, record_of(trainer, device))
+    record_property("float64_max_ulp", float(max(d.max() for d in distances.values())))
+    if program.agreement == "weights exact":
+        # The custom loss's tolerance is 0 because rounding flips tf.where branches: float64 and
+        # float32 take different branches (the note's cost99: at 3195 of 10000 steps, first at
+        # step 2511, on TF 2.21), and the claim survives them.
+        flips = programs.branch_flips(run32, run64)
+        record_property("branch_flip_steps", flips.steps)
+        assert flips.steps > 0, "float64 and float32 take the same branches: the 0-ULP rationale is void"
     if trainer.name == "mse_regression":
         # A converging loop: exact arithmetic stays inside the rounding band (63 ULP seen).
-        worst = max(d.max() for d in distances.values())
-        assert worst <= trainer.tolerance.ulps, f"float64 is {worst:.0f} ULP from float32"
-        assert run64.branches == []
-        return
-    flips = oracle.branch_flips(run32, run64)
-    record_property("branch_flip_steps", flips.steps)
-    record_property("first_branch_flip", flips.first)
-    # The custom loss's tolerance is 0 because rounding flips tf.where branches: float64 and
-    # float32 take different branches (cost99: at 3195 of 10000 steps, first at step 2511;
-    # profit99: 67, first at 664, seen on TF 2.21), and the notes' claim survives them.
-    assert flips.steps > 0, "float64 and float32 take the same branches: the 0-ULP rationale is void"
-    final = (run64.columns["w1_0"][-1], run64.columns["w1_1"][-1])
-    above = trainer.name == "custom_loss_profit99"
-    assert all((w > 1) == above for w in final), (trainer.name, final)
+        assert max(d.max() for d in distances.values()) <= trainer.tolerance.ulps
+    record = run64.as_record(trainer.name, "float64")
+    for claim in trainer.claims:
+        if claim.needs:
+            continue
+        holds = check_claim(trainer, claim, record).holds
+        if claim.text in program.float64_breaks:
+            assert not holds, f"{claim.text!r} now holds in float64: {program.float64_breaks[claim.text]}"
+        else:
+            assert holds, f"{trainer.name}: {claim.text!r} does not hold in float64 arithmetic"

@@ -1,32 +1,33 @@
-"""Fixed seeds hold in any order: whatever ran before in the process, a run starts
-from the same random state (the op-seed hazard of the design notes)."""
+"""Fixed seeds hold in any order: whatever ran before in the process, a run starts from the
+same random state (the op-seed hazard of the design notes)."""
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from harness import golden, registry, runtime
-from harness.check import load
-from harness.run import run
-from tests.helpers import ROOT, SHORT_EPOCHS, run_json
+from harness.execution import runtime
+from harness.execution.run import run
+from harness.experiments import catalog
+from harness.judge.verdict import load
+from harness.store import golden
+from tests.helpers import ROOT, TINY, nested, tiny
 
 RANDOM_ORDER_SEED = 20261127
-XDIST_OUT = "HARNESS_XDIST_OUT"
-# A training loop and two one-shot computations, each run twice, spread over two workers.
-XDIST_EXPERIMENTS = ("mse_regression", "cross_entropy", "tensor_creation")
 
 
 def _run(experiment, device):
-    return run(experiment, device, SHORT_EPOCHS if experiment.trains else None)
+    return run(experiment, device, tiny(experiment))
+
+
+def _json(record):
+    return json.dumps(record.to_json(), sort_keys=True)  # NaN compares equal as text
 
 
 def _disturb_random_state() -> None:
@@ -40,7 +41,7 @@ def _disturb_random_state() -> None:
 
 @pytest.fixture(scope="module")
 def in_order(device):
-    return {e.name: _run(e, device).to_json() for e in registry.all_experiments()}
+    return {e.name: _json(_run(e, device)) for e in catalog.all_experiments()}
 
 
 def test_the_op_seed_hazard_is_real(device):
@@ -55,80 +56,90 @@ def test_the_op_seed_hazard_is_real(device):
     assert np.array_equal(first, again)
 
 
-def test_reverse_order_is_bit_identical(device, in_order):
-    reverse = {e.name: _run(e, device).to_json() for e in reversed(registry.all_experiments())}
-    assert reverse == in_order
-
-
 def test_random_order_is_bit_identical(device, in_order):
-    order = registry.all_experiments()
+    order = catalog.all_experiments()
     random.Random(RANDOM_ORDER_SEED).shuffle(order)
-    shuffled = {e.name: _run(e, device).to_json() for e in order}
+    shuffled = {e.name: _json(_run(e, device)) for e in order}
     assert shuffled == in_order, f"order {[e.name for e in order]}"
-
-
-def test_repeated_in_one_process_is_bit_identical(device, in_order):
-    assert {e.name: _run(e, device).to_json() for e in registry.all_experiments()} == in_order
 
 
 def test_each_alone_after_a_disturbed_random_state_is_bit_identical(experiment, device, in_order):
     _disturb_random_state()
-    assert _run(experiment, device).to_json() == in_order[experiment.name]
+    assert _json(_run(experiment, device)) == in_order[experiment.name]
+
+
+FRESH = """
+import json, sys
+from harness.execution.devices import Device
+from harness.execution.run import run
+from harness.experiments import catalog
+records = {e.name: run(e, Device(sys.argv[1]), int(sys.argv[2]) if e.trains else None).to_json()
+           for e in catalog.all_experiments()}
+print(json.dumps(records))
+"""
 
 
 def test_a_fresh_process_is_bit_identical(device, in_order):
-    names = [e.name for e in registry.all_experiments()]
-    fresh = run_json(*names, "--device", device.name, "--epochs", str(SHORT_EPOCHS))
-    assert {r["experiment"]: r for r in fresh} == in_order
+    done = subprocess.run([sys.executable, "-c", FRESH, device.name, str(TINY)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    fresh = json.loads(done.stdout)
+    assert {name: json.dumps(r, sort_keys=True) for name, r in fresh.items()} == in_order
 
+
+XDIST_TEST = '''
+import json, os, pytest
+from harness.execution.devices import Device
+from harness.execution.run import run
+from harness.experiments import catalog
 
 @pytest.mark.parametrize("copy", ["a", "b"])
-@pytest.mark.parametrize("name", XDIST_EXPERIMENTS)
-def test_dump_for_xdist(name, device, copy):
-    """Not a check on its own: the xdist test below runs it in two workers."""
-    out = os.environ.get(XDIST_OUT)
-    if not out:
-        pytest.skip(f"a helper of test_two_xdist_workers_are_bit_identical ({XDIST_OUT} unset)")
+@pytest.mark.parametrize("name", {names!r})
+def test_dump(name, copy):
+    e = catalog.get(name)
+    record = run(e, Device({device!r}), {epochs} if e.trains else None)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    path = Path(out) / f"{name}-{device.name.replace(':', '')}-{copy}-{worker}.json"
-    path.write_text(json.dumps(_run(registry.get(name), device).to_json()), encoding="utf-8")
+    with open(f"{{name}}-{{copy}}-{{worker}}.json", "w") as f:
+        json.dump(record.to_json(), f, sort_keys=True)
+'''
+# A training loop, a diverging one and two one-shot computations, each run twice, over two workers.
+XDIST_EXPERIMENTS = ("mse_regression", "iris_rmsprop", "cross_entropy", "random_normal")
 
 
-def test_two_xdist_workers_are_bit_identical(device, in_order, tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_order.py", "-k", "dump_for_xdist",
-         "-n", "2", "--dist", "load", "--devices", device.name, "-p", "no:cacheprovider", "-q"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, XDIST_OUT: str(tmp_path)})
-    assert done.returncode == 0, done.stdout[-3000:]
-    dumps = sorted(tmp_path.glob("*.json"))
-    assert len(dumps) == 2 * len(XDIST_EXPERIMENTS), [p.name for p in dumps]
+def test_two_xdist_workers_are_bit_identical(device, in_order, pytester):
+    pytester.makepyfile(test_dump=XDIST_TEST.format(names=XDIST_EXPERIMENTS, device=device.name, epochs=TINY))
+    result = nested(pytester, "-n", "2", "--dist", "load", "--devices", device.name)
+    result.assert_outcomes(passed=2 * len(XDIST_EXPERIMENTS))
+    dumps = sorted(pytester.path.glob("*.json"))
     assert {p.stem.rsplit("-", 1)[1] for p in dumps} == {"gw0", "gw1"}  # both workers ran some
     for path in dumps:
         name = path.stem.split("-", 1)[0]
-        assert json.loads(path.read_text(encoding="utf-8")) == in_order[name], path.name
+        assert json.dumps(json.loads(path.read_text(encoding="utf-8")), sort_keys=True) == in_order[name], path.name
 
 
 def test_short_runs_agree_with_the_full_goldens(device, in_order):
-    # A shortened run shares its first checkpoints (epochs 0 and 500) with the full golden.
-    for experiment in registry.all_experiments():
-        columns, scalars = load(golden.ROOT, experiment, device.kind)
-        record = in_order[experiment.name]
-        assert record["scalars"] == scalars, experiment.name
+    # A shortened run starts where the full golden starts: the same initial weights, the same
+    # first printed row.
+    for experiment in catalog.all_experiments():
+        stored = load(golden.ROOT, experiment, device.kind)
+        record = json.loads(in_order[experiment.name])
         if not experiment.trains:
+            assert record["scalars"] == stored.scalars, experiment.name
             continue
         epochs = record["columns"]["epoch"]
-        shared = [e for e in epochs if e in columns["epoch"]]
-        assert len(shared) >= 2, experiment.name
+        want = stored.tables["columns"]
+        shared = [e for e in epochs if e in want["epoch"]]
+        assert shared and shared[0] == 0, experiment.name
+        initial = {k: v for k, v in record["scalars"].items() if k.endswith("_initial")}
+        assert initial == {k: stored.scalars[k] for k in initial}, experiment.name
         for name, values in record["columns"].items():
             got = [values[epochs.index(e)] for e in shared]
-            want = [columns[name][columns["epoch"].index(e)] for e in shared]
-            assert got == want, (experiment.name, name)
+            assert got == [want[name][want["epoch"].index(e)] for e in shared], (experiment.name, name)
 
 
 def test_without_the_reset_the_order_would_matter(device, monkeypatch):
     # Breaks the guarantee on purpose, to show the tests above would catch it.
-    experiment = registry.get("mse_regression")
+    experiment = catalog.get("mse_regression")
     monkeypatch.setattr(runtime, "reset_random_state", lambda: None)
     tf.random.set_seed(runtime.DEFAULT_GRAPH_SEED)
     first = run(experiment, device, 1)

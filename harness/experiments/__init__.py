@@ -1,4 +1,2 @@
-"""One module per section of the notes; importing them registers the experiments in
-the order the notes present them."""
-
-from harness.experiments import loss_functions, tensor_basics  # noqa: F401
+"""What is run: the note's and the course's programs, each declared with what its source
+prints and claims (``note/``, ``course/``), and the catalogue of them (``catalog``)."""

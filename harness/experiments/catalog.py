@@ -1,0 +1,99 @@
+"""Every experiment, in the order of the note and then of the course, checked once as a whole.
+
+The sections declare their experiments (``EXPERIMENTS``) and the numbers they print of
+experiments declared elsewhere (``ALSO_PRINTED``: the course prints the note's MSE run
+too). A declaration that cannot work fails here, at start-up, with the experiment's
+name: a column no variable produces, an update rule naming an unknown variable, a mode
+declared twice or unknown, a claim needing an experiment outside its run group.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from types import ModuleType
+
+from harness.errors import DeclarationError, UnknownName
+from harness.execution import modes
+from harness.experiments.declare import Experiment, with_printed
+
+
+def _sections() -> list[ModuleType]:
+    from harness.experiments.course import (
+        c1_2_design, c1_3_tensors, c1_4_functions, c1_6_iris, c2_1_preliminaries,
+        c2_2_learning_rate, c2_4_loss_functions, c2_5_regularization, c2_6_optimizers,
+    )
+    from harness.experiments.note import loss_functions, tensor_basics
+
+    return [loss_functions, tensor_basics, c1_2_design, c1_3_tensors, c1_4_functions, c1_6_iris,
+            c2_1_preliminaries, c2_2_learning_rate, c2_4_loss_functions, c2_5_regularization,
+            c2_6_optimizers]
+
+
+def build(sections: Iterable[ModuleType]) -> dict[str, Experiment]:
+    """The catalogue of the given section modules, validated."""
+    found: dict[str, Experiment] = {}
+    sections = list(sections)
+    for module in sections:
+        for experiment in module.EXPERIMENTS:
+            if experiment.name in found:
+                raise DeclarationError(experiment.name, f"is declared twice (again in {module.__name__})")
+            found[experiment.name] = experiment
+    for module in sections:
+        for name, (printed, claims) in getattr(module, "ALSO_PRINTED", {}).items():
+            if name not in found:
+                raise DeclarationError(name, f"{module.__name__} adds printed numbers to it, but no "
+                                             "section declares it")
+            found[name] = with_printed(found[name], printed, claims)
+    for experiment in found.values():
+        validate(experiment, found)
+    return found
+
+
+def validate(experiment: Experiment, others: dict[str, Experiment]) -> None:
+    problems = experiment.training.problems() if experiment.training else []
+    for difference in experiment.training.known_mode_differences if experiment.training else ():
+        if difference.mode not in modes.MODES or difference.mode == modes.REFERENCE:
+            problems.append(f"declares a difference for mode {difference.mode!r}; modes that can differ "
+                            f"from the reference: {', '.join(m for m in modes.MODES if m != modes.REFERENCE)}")
+    for claim in experiment.claims:
+        for needed in claim.needs:
+            if needed not in others:
+                problems.append(f"its claim {claim.text!r} needs {needed!r}, which is not declared")
+            elif others[needed].run_group != experiment.run_group:
+                problems.append(f"its claim {claim.text!r} needs {needed!r}, which is in run group "
+                                f"{others[needed].run_group!r}, not {experiment.run_group!r}")
+    names = [f"{p.source.cite}: {p.where}" for p in experiment.printed]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        problems.append(f"declares printed number(s) {twice} twice")
+    if problems:
+        raise DeclarationError(experiment.name, "; ".join(problems))
+
+
+@functools.cache
+def _catalog() -> dict[str, Experiment]:
+    return build(_sections())
+
+
+def all_experiments() -> list[Experiment]:
+    """Every experiment, in the order of the note and then of the course."""
+    return list(_catalog().values())
+
+
+def training_experiments() -> list[Experiment]:
+    """The experiments with a training loop: those that run in every execution mode."""
+    return [e for e in all_experiments() if e.trains]
+
+
+def get(name: str) -> Experiment:
+    try:
+        return _catalog()[name]
+    except KeyError:
+        raise UnknownName("experiment", name, _catalog()) from None
+
+
+def select(names: Iterable[str] | None) -> list[Experiment]:
+    """The named experiments (all when none are named), failing on the first unknown name."""
+    names = list(names or [])
+    return [get(n) for n in names] if names else all_experiments()

@@ -1,0 +1,185 @@
+"""What an experiment is: its code, where it comes from, what its source prints and claims,
+and how far a run may move from its golden.
+
+An experiment is declared next to its code (``harness/experiments/note/``,
+``harness/experiments/course/``) with everything needed to judge it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from harness.experiments.training import Training
+    from harness.record import Record
+
+NOTE = "note"
+COURSE = "course"
+
+
+@dataclass(frozen=True, order=True)
+class Section:
+    """A section of the note or of the course, as ``python -m harness list`` groups them."""
+
+    source: Literal["note", "course"]
+    chapter: str
+    number: str
+    title: str
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}".strip()
+
+    @property
+    def cite(self) -> str:
+        """``the note, 2.4`` / ``the course, 1.3``: where a printed number comes from."""
+        return f"the {self.source}, {self.number or self.title}"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a table column may move from its golden, in float32 ULPs.
+
+    Scalars (initial weights, dtypes, shapes, single-op results) are always
+    compared exactly: they come from one deterministic op, not from a long
+    chain of roundings.
+    """
+
+    ulps: int
+    why: str
+    # The optimizer's state (momentum, squared gradients), when it needs a band of its own:
+    # moments near zero count many ULPs for a rounding that moves the weights by few.
+    state_ulps: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.ulps < 0 or (self.state_ulps or 0) < 0:
+            raise ValueError(f"a tolerance is a non-negative number of ULPs, got {self.ulps}")
+
+
+EXACT = Tolerance(0, "single deterministic ops: any change of a bit is a change of behaviour")
+
+Precision = Literal["float32", "float64", "exact"]
+# How the program printed a number: as NumPy and TensorFlow print array elements (the
+# shortest digits that identify the value, at most 8 decimals: ``1.``), as they print a
+# 0-d value (``str`` of the NumPy scalar: ``1.0``), with a fixed number of decimals
+# (``%f``, a hand-rounded 0.511), or as Python's repr of a float.
+Style = Literal["numpy", "scalar", "fixed", "repr"]
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A number (or a dtype, a shape) the note or the course prints, as printed, and where
+    a record holds it.
+
+    Exactly one of the last three fields may say why the printed text is not expected to
+    match: a measured non-reproduction (``known_difference``), an output its code as
+    written cannot give (``impossible``), or a value no run can give again
+    (``not_comparable``: unseeded draws, wall-clock times).
+    """
+
+    where: str
+    text: str
+    locate: Callable[[Record], Any]
+    source: Section
+    # float32 / float64: a number printed to some digits, its distance counted in ULPs of
+    # that precision; exact: integers and text (dtypes, shapes), compared as printed.
+    precision: Precision = "float32"
+    style: Style = "numpy"
+    known_difference: str = ""
+    impossible: str = ""
+    not_comparable: str = ""
+
+    def __post_init__(self) -> None:
+        reasons = [r for r in (self.known_difference, self.impossible, self.not_comparable) if r]
+        if len(reasons) > 1:
+            raise ValueError(f"{self.where}: give one reason it does not match, not {len(reasons)}")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A qualitative statement of the note or the course that must hold whatever the digits.
+
+    ``needs`` names other experiments whose records the claim compares with (the L2 run's
+    weights against the free run's); ``holds`` then takes their records after its own.
+    """
+
+    text: str
+    holds: Callable[..., bool]
+    source: Section | None = None
+    needs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    section: Section
+    summary: str
+    # A one-shot computation, or ...
+    fn: Callable[[], Outcome] | None = None
+    # ... a training loop, which runs in every execution mode.
+    training: Training | None = None
+    tolerance: Tolerance = EXACT
+    printed: tuple[Printed, ...] = ()
+    claims: tuple[Claim, ...] = ()
+    # Renders a record as the program prints it (``python -m harness run``).
+    render: Callable[[Record], str] | None = None
+    # False for a plain Python or NumPy program: it runs on the host whatever device is
+    # selected, so where TensorFlow placed it is not checked.
+    on_device: bool = True
+    # Experiments whose claims compare them share a group: their runs stay in one
+    # pytest-xdist worker, so that each is made once.
+    group: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.fn is None) == (self.training is None):
+            raise ValueError(f"experiment {self.name!r} needs either fn or training, not both")
+
+    @property
+    def trains(self) -> bool:
+        return self.training is not None
+
+    @property
+    def epochs(self) -> int | None:
+        """The program's epoch count for a training experiment."""
+        return self.training.epochs if self.training else None
+
+    def tolerance_for(self, column: str) -> int:
+        """The ULPs a column may move: the state band for the update rule's state, if declared."""
+        if self.training is not None and self.tolerance.state_ulps is not None:
+            for state in self.training.update.state_names():
+                if column == state or column.startswith(f"{state}_"):
+                    return self.tolerance.state_ulps
+        return self.tolerance.ulps
+
+    def table_columns(self) -> dict[str, list[str]]:
+        """The tables a run of this experiment records (and its goldens hold), with their columns."""
+        if self.training is None:
+            return {}
+        found = {"columns": self.training.column_names()}
+        if self.training.checkpoints is not None:
+            found["checkpoints"] = self.training.checkpoint_names()
+        return found
+
+    @property
+    def run_group(self) -> str:
+        return self.group or self.name
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an experiment returns: its values and where TensorFlow placed them."""
+
+    columns: dict[str, list[Any]]
+    scalars: dict[str, Any]
+    placement: str
+    checkpoints: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def with_printed(experiment: Experiment, printed: tuple[Printed, ...],
+                 claims: tuple[Claim, ...] = ()) -> Experiment:
+    """The experiment with more printed numbers and claims (another source printing the same run)."""
+    from dataclasses import replace
+
+    return replace(experiment, printed=experiment.printed + printed, claims=experiment.claims + claims)
+

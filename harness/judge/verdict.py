@@ -1,0 +1,134 @@
+"""A run against its golden and its sources: the engine under both the pytest plugin and
+``python -m harness check``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from harness.errors import GoldenError
+from harness.execution import modes
+from harness.experiments.declare import Experiment
+from harness.experiments.training import ModeDifference
+from harness.judge import ledger
+from harness.judge.compare import Comparison, compare
+from harness.record import Record
+from harness.store import golden
+from harness.store.golden import Golden
+
+
+def load(root: Path, experiment: Experiment, kind: str) -> Golden:
+    """The goldens of an experiment; GoldenError (or GoldenMissing) when they cannot be used."""
+    return golden.load(root, kind, experiment.name, experiment.table_columns())
+
+
+def against(stored: Golden, experiment: Experiment, record: Record, exact: bool = False) -> Comparison:
+    """The record against goldens already read, with the experiment's tolerance (or bit for bit).
+
+    A run in another mode is a run of the loop only: the program's code after its loop runs
+    in the reference mode, so its scalars are not asked of it."""
+    scalars = stored.scalars
+    if experiment.training is not None and record.mode != modes.REFERENCE:
+        scalars = {k: v for k, v in scalars.items() if k not in experiment.training.after_scalars}
+    return compare(record, stored.tables, scalars, 0 if exact else experiment.tolerance_for)
+
+
+def verify(root: Path, experiment: Experiment, record: Record) -> Comparison:
+    return against(load(root, experiment, record.device_kind), experiment, record)
+
+
+def agreement(root: Path, experiment: Experiment, record: Record) -> Comparison:
+    """A run in another execution mode against the eager golden, bit for bit."""
+    return against(load(root, experiment, record.device_kind), experiment, record, exact=True)
+
+
+# A run in another execution mode against the eager golden, bit for bit:
+# identical, or differing as the experiment declares (the same first epoch and largest
+# distance), are what is expected; the rest is news.
+ModeVerdict = Literal["identical", "declared", "NOW IDENTICAL", "CHANGED", "DIFFERS"]
+EXPECTED_MODE_VERDICTS = ("identical", "declared")
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything known about one experiment on one device (in one mode)."""
+
+    record: Record
+    comparison: Comparison | None = None
+    error: GoldenError | None = None
+    printed: list[ledger.PrintedCheck] = field(default_factory=list)
+    claims: list[ledger.ClaimCheck] = field(default_factory=list)
+    # For a run in another mode: its verdict against the eager golden, and what the
+    # experiment declares for that mode.
+    mode_verdict: ModeVerdict | None = None
+    declared: ModeDifference | None = None
+
+    @property
+    def ok(self) -> bool:
+        if self.comparison is None:
+            return False
+        if self.mode_verdict is not None:
+            return self.mode_verdict in EXPECTED_MODE_VERDICTS
+        return (
+            self.comparison.status != "fail"
+            and all(p.ok for p in self.printed)
+            and all(c.holds for c in self.claims)
+        )
+
+
+def signature(comparison: Comparison) -> tuple[int | None, float]:
+    """Where a run first differs from its golden (the earliest epoch in any table, None when
+    only its structure or scalars differ) and by how much at most."""
+    firsts = [c.first_beyond for c in comparison.columns if c.first_beyond is not None]
+    return (min(firsts) if firsts else None), comparison.max_ulp
+
+
+def judge_mode(root: Path, experiment: Experiment, record: Record) -> Result:
+    """A run in another execution mode against the eager golden, bit for bit, and against what
+    the experiment declares for that mode."""
+    assert experiment.training is not None
+    declared = experiment.training.mode_difference(record.mode)
+    try:
+        comparison = agreement(root, experiment, record)
+    except GoldenError as exc:
+        return Result(record, None, exc, declared=declared)
+    verdict: ModeVerdict
+    if comparison.status == "identical":
+        verdict = "NOW IDENTICAL" if declared else "identical"
+    elif declared is None or comparison.problems:
+        verdict = "DIFFERS"
+    else:
+        verdict = "declared" if signature(comparison) == (declared.first_epoch, declared.max_ulp) \
+            else "CHANGED"
+    return Result(record, comparison, mode_verdict=verdict, declared=declared)
+
+
+def describe_mode(result: Result) -> str:
+    """A mode verdict in words: where the run left the eager golden, and what is declared."""
+    comparison = result.comparison
+    assert comparison is not None and result.mode_verdict is not None
+    first, largest = signature(comparison)
+    measured = f"from epoch {first}, max {largest:.0f} ULP"
+    declared = result.declared
+    said = (f"declared from epoch {declared.first_epoch}, max {declared.max_ulp:.0f} ULP"
+            if declared else "nothing declared")
+    return {
+        "identical": "identical",
+        "declared": f"declared ({measured})",
+        "NOW IDENTICAL": f"NOW IDENTICAL ({said}: remove the declaration)",
+        "CHANGED": f"CHANGED: {measured}; {said}",
+        "DIFFERS": f"DIFFERS ({measured}; {said})",
+    }[result.mode_verdict]
+
+
+def judge(root: Path, experiment: Experiment, record: Record,
+          others: Mapping[str, Record] | None = None) -> Result:
+    """The record against its golden, its printed numbers and its claims."""
+    try:
+        comparison, error = verify(root, experiment, record), None
+    except GoldenError as exc:
+        comparison, error = None, exc
+    return Result(record, comparison, error, ledger.printed_checks(experiment, record),
+                  ledger.claim_checks(experiment, record, others))

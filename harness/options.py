@@ -1,0 +1,125 @@
+"""The command line's values, checked where they are parsed: a bad value exits 2 with one
+line that names the option, the value and what is accepted.
+
+TensorFlow-free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from harness.errors import UsageError
+
+# Large enough for any real use, small enough that no count makes TensorFlow allocate for hours.
+MAX_COUNT = 1_000_000
+
+
+def count(option: str, maximum: int = MAX_COUNT) -> Callable[[str], int]:
+    """A whole number from 1 to ``maximum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (expected 1 to {maximum})") from None
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{value} is out of range (expected 1 to {maximum})")
+        return value
+
+    parse.__name__ = option
+    return parse
+
+
+def nonempty(option: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError("is empty (expected a name)")
+        return text.strip()
+
+    parse.__name__ = option
+    return parse
+
+
+def mode(text: str) -> str:
+    from harness.execution import modes
+
+    if text not in modes.MODES:
+        raise argparse.ArgumentTypeError(f"unknown mode {text!r}; valid modes: {', '.join(modes.MODES)}")
+    return text
+
+
+def folder(option: str) -> Callable[[str], Path]:
+    """An existing folder to read from."""
+
+    def parse(text: str) -> Path:
+        path = _path(text)
+        if not path.exists():
+            raise argparse.ArgumentTypeError(f"{text!r} does not exist (expected a folder)")
+        if not path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r} is not a folder")
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise argparse.ArgumentTypeError(f"{text!r} cannot be read")
+        return path
+
+    parse.__name__ = option
+    return parse
+
+
+def writable_folder(option: str) -> Callable[[str], Path]:
+    """A folder to write into: it exists and is writable, or can be made inside one that is."""
+
+    def parse(text: str) -> Path:
+        path = _path(text)
+        if path.exists() and not path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r} is not a folder")
+        existing = path if path.exists() else _nearest_existing(path)
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise argparse.ArgumentTypeError(f"{text!r} is not writable ({existing} cannot be written)")
+        return path
+
+    parse.__name__ = option
+    return parse
+
+
+def output_file(option: str) -> Callable[[str], Path]:
+    """A file to write: not a folder, in a folder that exists and is writable."""
+
+    def parse(text: str) -> Path:
+        path = _path(text)
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r} is a folder (expected a file to write)")
+        parent = path.parent
+        if not parent.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r}: its folder {parent} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise argparse.ArgumentTypeError(f"{text!r} is not writable")
+        return path
+
+    parse.__name__ = option
+    return parse
+
+
+def no_repeats(what: str, names: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise UsageError(f"{what} {name!r} is named twice")
+        seen.add(name)
+
+
+def _path(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty (expected a path)")
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("contains a NUL character")
+    return Path(text)
+
+
+def _nearest_existing(path: Path) -> Path:
+    for parent in path.absolute().parents:
+        if parent.exists():
+            return parent
+    return Path("/")

@@ -1,0 +1,66 @@
+"""What a regeneration changes: each new record against the golden it replaces, bit for bit.
+
+``tox -e regen`` writes this as ``reports/drift.md``, the page a reviewer reads next
+to ``git diff golden/`` in the pull request that accepts new goldens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import GoldenError, GoldenMissing
+from harness.experiments.declare import Experiment
+from harness.judge.verdict import agreement
+from harness.record import Record
+from harness.report.console import environment_drift
+from harness.report.markdown import table as markdown_table
+
+
+@dataclass(frozen=True)
+class Change:
+    experiment: str
+    device: str
+    verdict: str  # identical / changed / new / replaces an unreadable golden
+    detail: str = ""
+
+
+def change(root: Path, experiment: Experiment, record: Record) -> Change:
+    try:
+        comparison = agreement(root, experiment, record)
+    except GoldenMissing:
+        return Change(record.experiment, record.device, "new")
+    except GoldenError as exc:
+        return Change(record.experiment, record.device, "replaces an unreadable golden", exc.problem)
+    if comparison.status == "identical":
+        return Change(record.experiment, record.device, "identical")
+    parts = [f"{c.label}: from epoch {c.first_beyond} ({c.first_beyond_ulp:.0f} ULP), "
+             f"max {c.max_ulp:.0f} ULP, max rel {c.max_rel:.3g} "
+             f"({'within' if c.max_ulp <= experiment.tolerance.ulps else 'beyond'} its "
+             f"{experiment.tolerance.ulps}-ULP tolerance)"
+             for c in comparison.columns if not c.ok]
+    return Change(record.experiment, record.device, "changed", "; ".join(parts + comparison.problems))
+
+
+def render(changes: Sequence[Change], manifests: dict[str, dict[str, Any] | None],
+           fingerprints: dict[str, dict[str, Any]]) -> str:
+    lines = ["# Golden drift of the last regeneration", ""]
+    for kind, live in fingerprints.items():
+        old = manifests.get(kind) or {}
+        lines.append(f"`golden/{kind}/`: TensorFlow {old.get('tensorflow', '(none)')} -> "
+                     f"{live['tensorflow']}, Keras {old.get('keras', '(none)')} -> {live['keras']}, "
+                     f"written {old.get('date', '(never)')} -> {live['date']}.")
+        lines += [f"- {d}" for d in environment_drift(manifests.get(kind), live)]
+        lines.append("")
+    counts = {v: sum(c.verdict == v for c in changes) for v in dict.fromkeys(c.verdict for c in changes)}
+    lines += [
+        ", ".join(f"{n} {verdict}" for verdict, n in counts.items()) + ".",
+        "",
+        *markdown_table(("experiment", "device", "verdict", "where and by how much"),
+                        [(f"`{c.experiment}`", c.device, c.verdict, c.detail or "-") for c in changes]),
+        "",
+        "Review with `git diff golden/`; commit the goldens and this page together.",
+    ]
+    return "\n".join(lines) + "\n"

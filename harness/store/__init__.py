@@ -1,0 +1,1 @@
+"""The golden store: reading strictly, writing atomically, regenerating all at once (TensorFlow-free)."""

@@ -1,0 +1,293 @@
+"""The golden store: where goldens live, how they are read strictly and written atomically.
+
+Layout, one folder per device kind::
+
+    golden/<kind>/<experiment>.csv              what a training program prints, per row
+    golden/<kind>/<experiment>.checkpoints.csv  weights and optimizer state at checkpoints
+    golden/<kind>/<experiment>.yml              scalars, as data_regression writes them
+    golden/<kind>/manifest.yml                  the environment that wrote the goldens of that kind
+
+Files are written byte for byte as pytest-regressions writes them (a NaN is an
+empty cell, as pandas writes it), so a golden regenerated here and one regenerated
+with ``--force-regen`` are the same file. Reading is strict and safe (``csv`` and
+``yaml.safe_load``, nothing executes): a damaged file is an error that names it,
+never a silent partial comparison. A NaN or an infinity in a table is accepted only
+where the golden's own scalars say the run produced one (``non_finite``): one typed
+in by hand is damage.
+
+TensorFlow-free.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import GoldenError, GoldenMissing, UnknownName
+from harness.execution.devices import KINDS
+from harness.record import NON_FINITE, Record, Table, non_finite_cells
+from harness.store.files import atomic_write, exchange
+
+ROOT = Path(__file__).resolve().parents[2] / "golden"
+MANIFEST = "manifest.yml"
+MANIFEST_FIELDS = (
+    "cpu_count", "date", "device", "device_kind", "inter_op_threads", "intra_op_threads", "keras",
+    "machine", "numpy", "onednn", "op_determinism", "python", "tensorflow", "tf32",
+)
+_NAME = re.compile(r"[a-z0-9_]+")
+# A table's file beside the experiment's name.
+SUFFIXES = {"columns": ".csv", "checkpoints": ".checkpoints.csv"}
+
+
+@dataclass(frozen=True)
+class GoldenPaths:
+    tables: dict[str, Path]
+    scalars: Path
+
+    @property
+    def columns(self) -> Path:
+        return self.tables["columns"]
+
+
+@dataclass(frozen=True)
+class Golden:
+    """The goldens of one experiment on one device kind, as read."""
+
+    scalars: dict[str, Any]
+    tables: dict[str, Table] = field(default_factory=dict)
+
+
+def kind_dir(root: Path, kind: str) -> Path:
+    if kind not in KINDS:
+        raise UnknownName("device kind", kind, KINDS)
+    return root / kind
+
+
+def check_layout(root: Path) -> None:
+    """Every folder under the golden root is a device kind: anything else is a mistake
+    (a typo, a copy) whose goldens nothing would ever check."""
+    for path in sorted(root.iterdir()) if root.is_dir() else []:
+        if path.name.startswith("."):
+            continue  # .regen: what an interrupted regeneration staged; .lock
+        if not path.is_dir() or path.name not in KINDS:
+            raise GoldenError(path, f"is not the folder of a device kind ({', '.join(KINDS)})",
+                              fix="rename it to the kind it holds, or remove it")
+
+
+def paths(root: Path, kind: str, experiment: str) -> GoldenPaths:
+    # Names become file names: nothing but [a-z0-9_] may leave a path inside golden/.
+    if not _NAME.fullmatch(experiment):
+        raise GoldenError(root / kind / experiment, "is not a valid experiment name ([a-z0-9_]+)")
+    folder = kind_dir(root, kind)
+    return GoldenPaths({table: folder / f"{experiment}{suffix}" for table, suffix in SUFFIXES.items()},
+                       folder / f"{experiment}.yml")
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def load(root: Path, kind: str, experiment: str, expected: dict[str, list[str]] | None) -> Golden:
+    """The goldens of an experiment: its scalars, and the tables whose columns ``expected``
+    gives (table name -> column names; None: the tables there are, as their headers say);
+    GoldenMissing or GoldenError when they cannot be used."""
+    target = paths(root, kind, experiment)
+    if expected is None:
+        expected = {table: _header(path) for table, path in target.tables.items() if path.exists()}
+    for path in [target.scalars, *(target.tables[t] for t in expected)]:
+        if not path.exists():
+            raise GoldenMissing(path)
+    scalars = read_scalars(target.scalars)
+    declared = scalars.get(NON_FINITE, {})
+    if not isinstance(declared, dict):
+        raise GoldenError(target.scalars, f"{NON_FINITE} is not a mapping of tables")
+    tables = {table: read_table(target.tables[table], columns, declared.get(table))
+              for table, columns in expected.items()}
+    for table in declared:
+        if table not in tables:
+            raise GoldenError(target.scalars, f"{NON_FINITE} names the table {table!r}, which this "
+                                              f"experiment does not record")
+    return Golden(scalars, tables)
+
+
+def read_table(path: Path, expected: list[str], non_finite: Any = None) -> Table:
+    """A golden CSV, checked against the columns the experiment records and against where its
+    scalars say the run produced NaN or an infinity (``non_finite``)."""
+    text = _read_text(path)
+    if not text.endswith("\n"):
+        raise GoldenError(path, "ends in the middle of a line: the file is truncated")
+    rows = list(csv.reader(io.StringIO(text)))
+    header, body = rows[0], rows[1:]
+    if header != ["", *expected]:
+        missing = [c for c in expected if c not in header[1:]]
+        unexpected = [c for c in header[1:] if c not in expected]
+        raise GoldenError(
+            path,
+            f"has columns {header[1:]}, the experiment records {expected}"
+            + (f"; missing {missing}" if missing else "")
+            + (f"; unexpected {unexpected}" if unexpected else ""),
+        )
+    if not body:
+        raise GoldenError(path, "has a header but no rows")
+    table: Table = {name: [] for name in expected}
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise GoldenError(path, f"line {line} has {len(row)} fields, the header {len(header)}")
+        if row[0] != str(line - 2):
+            raise GoldenError(path, f"line {line} has the row index {row[0]!r}, expected {line - 2}: "
+                                    "rows were added, removed or reordered")
+        for name, cell in zip(expected, row[1:]):
+            table[name].append(_parse_cell(path, line, name, cell))
+    epochs = table["epoch"]
+    if any(b <= a for a, b in zip(epochs, epochs[1:])):
+        raise GoldenError(path, f"epochs are not strictly increasing: {epochs}")
+    found = non_finite_cells(table)
+    if found != non_finite:
+        raise GoldenError(path, _non_finite_problem(found, non_finite))
+    return table
+
+
+def _header(path: Path) -> list[str]:
+    first = _read_text(path).partition("\n")[0]
+    return next(csv.reader([first]))[1:]
+
+
+def _non_finite_problem(found: dict[str, Any] | None, declared: Any) -> str:
+    where = "no NaN or infinity" if declared is None else f"NaN or infinities as {declared}"
+    if found is None:
+        return f"holds no NaN or infinity, but its scalars ({NON_FINITE}) record {where}"
+    return (f"holds NaN or infinities ({found['cells']} cells from epoch {found['first_epoch']}, "
+            f"columns {found['columns']}) that are not a finite number, and its scalars "
+            f"({NON_FINITE}) record {where}: a value typed in by hand, or a golden that was "
+            "partly regenerated")
+
+
+_NON_FINITE = {"": math.nan, "nan": math.nan, "NaN": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _parse_cell(path: Path, line: int, column: str, cell: str) -> Any:
+    if column != "epoch" and cell in _NON_FINITE:
+        return _NON_FINITE[cell]
+    try:
+        value: Any = int(cell) if column == "epoch" else float(cell)
+    except ValueError:
+        kind = "an integer" if column == "epoch" else "a number"
+        raise GoldenError(path, f"line {line}, column {column}: {cell!r} is not {kind}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise GoldenError(path, f"line {line}, column {column}: {cell!r} is not a finite number "
+                                f"as pandas writes one")
+    return value
+
+
+def read_scalars(path: Path) -> dict[str, Any]:
+    data = _read_yaml(path)
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise GoldenError(path, "is not a mapping of scalar names to values")
+    return data
+
+
+def read_manifest(root: Path, kind: str) -> dict[str, Any] | None:
+    """The manifest of a kind's goldens, or None when there is none."""
+    path = kind_dir(root, kind) / MANIFEST
+    if not path.exists():
+        return None
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise GoldenError(path, "is not a mapping of environment fields")
+    missing = [f for f in MANIFEST_FIELDS if f not in data]
+    if missing:
+        raise GoldenError(path, f"lacks the fields {missing}")
+    return data
+
+
+def _read_text(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise GoldenError(path, "is not UTF-8 text") from None
+    except OSError as exc:
+        raise GoldenError(path, f"cannot be read ({exc.strerror})") from None
+    if not text.strip():
+        raise GoldenError(path, "is empty")
+    return text
+
+
+def _read_yaml(path: Path) -> Any:
+    text = _read_text(path)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise GoldenError(path, f"is not valid YAML ({str(exc).splitlines()[0]})") from None
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def dump_table(table: Table) -> bytes:
+    """A table as num_regression writes it (pandas, floats as %.17g, NaN as an empty cell)."""
+    import pandas as pd
+    from pytest_regressions.dataframe_regression import DataFrameRegressionFixture
+
+    precision = DataFrameRegressionFixture.DISPLAY_PRECISION
+    return pd.DataFrame(table).to_csv(float_format=f"%.{precision}g").encode("utf-8")
+
+
+def dump_scalars(scalars: dict[str, Any]) -> bytes:
+    """Scalars as data_regression writes them (its YAML dumper and settings)."""
+    from pytest_regressions.data_regression import RegressionYamlDumper
+
+    return yaml.dump_all([scalars], Dumper=RegressionYamlDumper, default_flow_style=False,
+                         allow_unicode=True, indent=2, encoding="utf-8")
+
+
+def write(root: Path, record: Record) -> list[Path]:
+    """Writes a record's goldens; each file is replaced whole or not at all."""
+    target = paths(root, record.device_kind, record.experiment)
+    written = []
+    for name, table in record.tables().items():
+        atomic_write(target.tables[name], dump_table(table))
+        written.append(target.tables[name])
+    atomic_write(target.scalars, dump_scalars(record.scalars))
+    written.append(target.scalars)
+    return written
+
+
+def write_manifest(root: Path, kind: str, fingerprint: dict[str, Any]) -> Path:
+    path = kind_dir(root, kind) / MANIFEST
+    atomic_write(path, yaml.safe_dump(fingerprint, sort_keys=True, allow_unicode=True).encode("utf-8"))
+    return path
+
+
+STAGING = ".regen"
+
+
+def regenerate(root: Path, kind: str, records: list[Record], fingerprint: dict[str, Any]) -> list[Path]:
+    """Rewrites the goldens of one kind and their manifest all at once, or not at all.
+
+    A copy of ``golden/<kind>/`` is rewritten beside it, then the two folders are
+    exchanged in one rename: a regeneration killed at any point leaves either the old
+    goldens or the new ones, every file whole. What a killed one leaves in the staging
+    folder is thrown away by the next.
+    """
+    live = kind_dir(root, kind)
+    staging = root / STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    if live.exists():
+        shutil.copytree(live, staging / kind)
+    written = [path for record in records for path in write(staging, record)]
+    written.append(write_manifest(staging, kind, fingerprint))
+    if live.exists():
+        exchange(live, staging / kind)
+    else:
+        os.rename(staging / kind, live)
+    shutil.rmtree(staging)
+    return [live / path.name for path in written]
+

@@ -1,0 +1,28 @@
+"""The course's figures, drawn from the goldens alone."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.report import figures
+from harness.store import golden
+from tests.helpers import cli
+
+
+def test_the_figures_command_draws_both_figures_from_the_goldens(tmp_path):
+    done = cli("figures", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    for name in ("iris_optimizers.png", "regularization.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"wrote {tmp_path / name}" in done.stdout
+
+
+def test_the_boundary_comes_from_the_same_network_the_course_ran():
+    # The figure's NumPy network, on the golden's final weights, gives the grid the run kept:
+    # the same number of red points in every row (a point on the 0.5 line may round otherwise).
+    for name in figures.REGULARIZATION:
+        stored = golden.load(golden.ROOT, "cpu", name, None)
+        final = {c: v[-1] for c, v in stored.tables["checkpoints"].items() if c != "epoch"}
+        xx, yy = np.mgrid[-3:3:.1, -3:3:.1]
+        probs = figures.network(final, np.c_[xx.ravel(), yy.ravel()]).reshape(xx.shape)
+        assert [int(n) for n in (probs >= 0.5).sum(axis=1)] == stored.scalars["grid red per row"], name
