@@ -1,5 +1,9 @@
 """``python -m harness``: list, run, check and regenerate the experiments of the note and the
-course, and draw the course's figures from the goldens."""
+course, and draw the course's figures from the goldens.
+
+Exit status: 0 when everything holds; 1 when a run leaves its golden or a printed number or a
+claim fails; 2 when the input cannot be used (an option, a golden, a manifest), with a
+message that names it and the fix."""
 
 from __future__ import annotations
 
@@ -22,11 +26,11 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
-    parser.add_argument("--logical-cpus", type=options.count("--logical-cpus"), metavar="N",
+    parser.add_argument("--logical-cpus", type=options.count("--logical-cpus", options.MAX_PARALLEL), metavar="N",
                         help="split the CPU into N logical devices (CPU:0 .. CPU:N-1) first")
-    parser.add_argument("--intra-op-threads", type=options.count("--intra-op-threads"), metavar="N",
+    parser.add_argument("--intra-op-threads", type=options.count("--intra-op-threads", options.MAX_PARALLEL), metavar="N",
                         help="TensorFlow's intra-op thread pool size (default: one per core)")
-    parser.add_argument("--inter-op-threads", type=options.count("--inter-op-threads"), metavar="N",
+    parser.add_argument("--inter-op-threads", type=options.count("--inter-op-threads", options.MAX_PARALLEL), metavar="N",
                         help="TensorFlow's inter-op thread pool size (default: one per core)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="the experiments, grouped by the chapter and section they come from")
@@ -36,9 +40,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("names", nargs="*", metavar="NAME", help="experiments (default: all)")
         p.add_argument("--device", action="append", type=options.nonempty("--device"), metavar="DEV",
                        help="all, cpu, gpu or a device name such as CPU:0 (repeatable; default all)")
-        p.add_argument("--jobs", type=options.count("--jobs"), default=os.cpu_count() or 1, metavar="N",
+        p.add_argument("--jobs", type=options.count("--jobs", options.MAX_PARALLEL), default=os.cpu_count() or 1, metavar="N",
                        help="processes to run experiments in (default: one per core)")
-        if name != "regen":
+        if name in ("run", "check"):
             p.add_argument("--mode", default=modes.REFERENCE, type=options.mode, metavar="MODE",
                            help=f"execution mode of the training loops: {', '.join(modes.MODES)} "
                                 f"(default {modes.REFERENCE}; another mode runs the training "
@@ -63,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     regen.add_argument("--drift-report", type=options.output_file("--drift-report"), metavar="FILE",
                        default=PROJECT / "reports" / "drift.md",
                        help="where to say what changed (default: reports/drift.md)")
+    regen.add_argument("--lock-timeout", type=options.seconds("--lock-timeout"), default=600.0,
+                       metavar="SECONDS", help="how long to wait for another regeneration of the "
+                                               "same folder (default 600)")
+    matrix = runs("matrix", "every experiment in every mode, run twice here and once in fresh "
+                            "processes, against the goldens; the results and the times per step "
+                            "as JSON, for reports/tf-matrix.md")
+    matrix.add_argument("--golden-dir", type=options.folder("--golden-dir"), metavar="DIR",
+                        help="default: golden/ of the project")
+    matrix.add_argument("--json-out", type=options.output_file("--json-out"), metavar="FILE", required=True,
+                        help="where to write the results")
     figures = sub.add_parser("figures", help="the course's figures, drawn from the goldens")
     figures.add_argument("--golden-dir", type=options.folder("--golden-dir"), metavar="DIR",
                          help="default: golden/ of the project")
@@ -86,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(experiments, devices, args, setup)
         if args.command == "check":
             return _check(experiments, devices, args.golden_dir or _default_root(), args, setup)
+        if args.command == "matrix":
+            return _matrix(experiments, devices, args.golden_dir or _default_root(), args, setup)
         return _regen(experiments, devices, args.golden_dir or _default_root(), args, setup)
     except UsageError as exc:
         parser.error(str(exc))  # exits 2, like any other usage error
@@ -162,16 +178,18 @@ def _list() -> int:
     return 0
 
 
-def _jobs(experiments: list, devices: list, mode: str, epochs: int | None = None) -> list:
+def _jobs(experiments: list, devices: list, mode: str, epochs: int | None = None,
+          golden: Path | None = None, twice: bool = False) -> list:
     from harness.execution.pool import Job
 
-    return [Job(e.name, d.name, mode, epochs if e.trains else None) for d in devices for e in experiments]
+    return [Job(e.name, d.name, mode, epochs if e.trains else None, str(golden) if golden else None, twice)
+            for d in devices for e in experiments]
 
 
 def _run(experiments: list, devices: list, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
     from harness.execution.pool import run_all
 
-    records = run_all(_jobs(experiments, devices, args.mode, args.epochs), args.jobs, setup)
+    records = _records(run_all(_jobs(experiments, devices, args.mode, args.epochs), args.jobs, setup))
     if args.json:
         json.dump([r.to_json() for r in records], sys.stdout, indent=1, ensure_ascii=False)
         print()
@@ -183,16 +201,77 @@ def _run(experiments: list, devices: list, args: argparse.Namespace, setup) -> i
     return 0
 
 
+def _records(done: list) -> list:
+    """The records of jobs that must all have run (run, regen): the first error stops here."""
+    for d in done:
+        if d.error is not None:
+            raise d.error
+    return [d.record for d in done]
+
+
 def _scalars(scalars: dict) -> str:
     return "\n".join(f"{name}: {value}" for name, value in scalars.items())
 
 
 def _check(experiments: list, devices: list, root: Path, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
-    from harness.execution import runtime
     from harness.execution.pool import run_all
-    from harness.judge.verdict import judge, judge_mode
     from harness.report import console
     from harness.report.plot import explain
+
+    manifests, fingerprints = _environment(root, devices)
+    done = run_all(_jobs(experiments, devices, args.mode, golden=root), args.jobs, setup)
+    results = _judged(root, experiments * len(devices), done)
+    print(console.check_summary(results))
+    for result in results:
+        if result.comparison is not None and not result.ok and result.comparison.status == "fail":
+            print(explain(result.record, result.comparison))
+    if args.mode == modes.REFERENCE:
+        print()
+        print(console.ledger_summary(results, full=args.ledger == "full"))
+    if args.json_out is not None:
+        from harness.store.files import atomic_write
+
+        document = {"environment": fingerprints, "manifest": manifests,
+                    "results": [console.result_json(r) for r in results]}
+        atomic_write(args.json_out, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
+    return _status(results)
+
+
+def _status(results: list) -> int:
+    from harness.errors import GoldenError
+
+    # 2: a golden could not be used (missing, damaged): the input, not the run, is wrong.
+    if any(isinstance(r.error, GoldenError) for r in results):
+        return 2
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _judged(root: Path, experiments: list, done: list) -> list:
+    """Each run against its golden (a run in another mode: against the eager golden and what
+    its experiment declares), the printed numbers and the claims; a run that stopped, as such."""
+    from harness.judge.verdict import Result, judge, judge_mode
+    from harness.record import Record
+
+    by_run = {(d.record.device, d.record.experiment): d.record for d in done if d.record is not None}
+    results = []
+    for experiment, d in zip(experiments, done):
+        if d.record is None:
+            placeholder = Record(d.job.experiment, d.job.device, d.job.device.split(":")[0].lower(), "",
+                                 mode=d.job.mode)
+            results.append(Result(placeholder, error=d.error))
+        elif d.job.mode != modes.REFERENCE:
+            results.append(judge_mode(root, experiment, d.record))
+        else:
+            others = {name: r for (device, name), r in by_run.items() if device == d.record.device}
+            results.append(judge(root, experiment, d.record, others))
+    return results
+
+
+def _environment(root: Path, devices: list) -> tuple[dict, dict]:
+    """The manifests of the goldens of the devices' kinds, and this environment; printed as the
+    differences between them. Stops when there are no goldens for a kind."""
+    from harness.execution import runtime
+    from harness.report import console
     from harness.store import golden
 
     runtime.configure()
@@ -212,32 +291,63 @@ def _check(experiments: list, devices: list, root: Path, args: argparse.Namespac
         for line in drift:
             print(f"  {line}")
     print(flush=True)
-    records = run_all(_jobs(experiments, devices, args.mode), args.jobs, setup)
-    by_run = {(r.device, r.experiment): r for r in records}
-    results = []
-    for experiment, record in zip(experiments * len(devices), records):
-        if args.mode != modes.REFERENCE:
-            results.append(judge_mode(root, experiment, record))
-        else:
-            others = {name: r for (device, name), r in by_run.items() if device == record.device}
-            results.append(judge(root, experiment, record, others))
-    print(console.check_summary(results))
-    for result in results:
-        if result.comparison is not None and not result.ok and result.comparison.status == "fail":
-            print(explain(result.record, result.comparison))
-    if args.mode == modes.REFERENCE:
-        print()
-        print(console.ledger_summary(results, full=args.ledger == "full"))
-    if args.json_out is not None:
-        from harness.store.files import atomic_write
+    return manifests, fingerprints
 
-        document = {"environment": fingerprints, "manifest": manifests,
-                    "results": [console.result_json(r) for r in results]}
-        atomic_write(args.json_out, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
-    return 0 if all(r.ok for r in results) else 1
+
+def _matrix(experiments: list, devices: list, root: Path, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
+    import dataclasses
+
+    from harness.execution.pool import run_all
+    from harness.judge.compare import compare
+    from harness.report import console
+    from harness.store.files import atomic_write
+
+    manifests, fingerprints = _environment(root, devices)
+    runs = [(e, m) for m in modes.MODES for e in experiments if m == modes.REFERENCE or e.trains]
+    jobs = [job for e, m in runs for job in _jobs([e], devices, m, golden=root, twice=True)]
+    subjects = [e for e, _ in runs for _ in devices]
+    print(f"{len(jobs)} runs, twice in one process each, then once more in fresh processes",
+          file=sys.stderr, flush=True)
+    first = run_all(jobs, args.jobs, setup)
+    fresh = run_all([dataclasses.replace(j, twice=False) for j in jobs], args.jobs, setup, fresh=True)
+    results = []
+    for result, d, f in zip(_judged(root, subjects, first), first, fresh):
+        parted = [(what, other) for what, other in (("the second run in the same process", d.again),
+                                                     ("the timed call of the second run's loop", d.timed),
+                                                     ("a run in a fresh process", f.record))
+                  if other is not None and d.record is not None and not _same_bits(d.record, other)]
+        if parted:
+            what, other = parted[0]
+            where = compare(other, d.record.tables(), d.record.scalars, 0).explain().splitlines()
+            nondeterministic = f"{what} differs from the first: " + "; ".join(line.strip() for line in where[1:3])
+            result = dataclasses.replace(result, nondeterministic=nondeterministic)
+        results.append(dataclasses.replace(result, seconds_per_step=d.seconds_per_step))
+    print(console.check_summary(results))
+    document = {"environment": fingerprints, "manifest": manifests,
+                "results": [console.result_json(r) for r in results]}
+    atomic_write(args.json_out, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
+    print(f"wrote {args.json_out}")
+    return _status(results)
+
+
+def _same_bits(a: object, b: object) -> bool:
+    """Two records with the same values, bit for bit, NaN included."""
+    fields = ("columns", "checkpoints", "scalars")
+    return all(json.dumps(getattr(a, f), sort_keys=True) == json.dumps(getattr(b, f), sort_keys=True)
+               for f in fields)
 
 
 def _regen(experiments: list, devices: list, root: Path, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
+    from harness.execution import runtime
+    from harness.store import golden, lock
+
+    runtime.configure()
+    golden.check_layout(root)
+    with lock.held(root, args.lock_timeout, lambda line: print(line, file=sys.stderr, flush=True)):
+        return _regenerate(experiments, devices, root, args, setup)
+
+
+def _regenerate(experiments: list, devices: list, root: Path, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
     from harness.errors import GoldenError
     from harness.execution import runtime
     from harness.execution.pool import run_all
@@ -245,14 +355,12 @@ def _regen(experiments: list, devices: list, root: Path, args: argparse.Namespac
     from harness.store import golden
     from harness.store.files import atomic_write
 
-    runtime.configure()
-    golden.check_layout(root)
     # One device of each kind writes; every run finishes before the first file is touched,
     # and each kind's folder is replaced in one step (golden.regenerate).
     writers = {}
     for device in devices:
         writers.setdefault(device.kind, device)
-    records = run_all(_jobs(experiments, list(writers.values()), modes.REFERENCE), args.jobs, setup)
+    records = _records(run_all(_jobs(experiments, list(writers.values()), modes.REFERENCE), args.jobs, setup))
     changes = [drift.change(root, e, r) for e, r in zip(experiments * len(writers), records)]
     manifests = {}
     for kind in writers:

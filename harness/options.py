@@ -15,6 +15,8 @@ from harness.errors import UsageError
 
 # Large enough for any real use, small enough that no count makes TensorFlow allocate for hours.
 MAX_COUNT = 1_000_000
+# Devices, threads and processes: beyond this a count is a typo, not a machine.
+MAX_PARALLEL = 256
 
 
 def count(option: str, maximum: int = MAX_COUNT) -> Callable[[str], int]:
@@ -27,6 +29,22 @@ def count(option: str, maximum: int = MAX_COUNT) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (expected 1 to {maximum})") from None
         if not 1 <= value <= maximum:
             raise argparse.ArgumentTypeError(f"{value} is out of range (expected 1 to {maximum})")
+        return value
+
+    parse.__name__ = option
+    return parse
+
+
+def seconds(option: str, maximum: float = 86400.0) -> Callable[[str], float]:
+    """A duration from 0 to ``maximum`` seconds."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not 0 <= value <= maximum:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} is out of range (expected 0 to {maximum:g} seconds)")
         return value
 
     parse.__name__ = option

@@ -39,6 +39,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    regenerating = config.getoption("force_regen", False) or config.getoption("regen_all", False)
+    parallel = config.getoption("numprocesses", None) or hasattr(config, "workerinput")
+    if regenerating and parallel:
+        # Two workers must never write one golden: regeneration runs in one process.
+        raise pytest.UsageError("--force-regen/--regen-all under pytest-xdist would let workers "
+                                "write goldens side by side: drop -n, or use `tox -e regen`")
     try:
         if config.getoption("logical_cpus") is not None:
             devices_mod.split_cpu(config.getoption("logical_cpus"))
@@ -50,12 +56,6 @@ def pytest_configure(config: pytest.Config) -> None:
         catalog.all_experiments()  # a declaration that cannot work stops the run here, by name
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
-    regenerating = config.getoption("force_regen", False) or config.getoption("regen_all", False)
-    parallel = config.getoption("numprocesses", None) or hasattr(config, "workerinput")
-    if regenerating and parallel:
-        # Two workers must never write one golden: regeneration runs in one process.
-        raise pytest.UsageError("--force-regen/--regen-all under pytest-xdist would let workers "
-                                "write goldens side by side: drop -n, or use `tox -e regen`")
     config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's loadgroup key")
     config.addinivalue_line("markers", "harness_missing_kind(kind): a case for a device kind not visible")
     runtime.configure()
@@ -105,7 +105,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("other_mode", [m for m in config._harness_modes  # type: ignore[attr-defined]
                                             if m != modes.REFERENCE])
     if "trainer" in metafunc.fixturenames:
-        metafunc.parametrize("trainer", catalog.training_experiments(), ids=lambda e: e.name)
+        trainers = catalog.training_experiments()
+        if "benchmark" in metafunc.fixturenames and config.getoption("benchmark_disable", False):
+            # Untimed, a benchmark is a smoke check of the timing code, which goes the same way
+            # for every program with the same update rule (test_modes builds every loop in
+            # every mode): one per rule. ``tox -e bench`` times them all.
+            trainers = list({e.training.update.name: e for e in reversed(trainers)}.values())[::-1]
+        metafunc.parametrize("trainer", trainers, ids=lambda e: e.name)
     if "experiment" in metafunc.fixturenames:
         metafunc.parametrize("experiment", catalog.all_experiments(), ids=lambda e: e.name)
     if "printed" in metafunc.fixturenames:

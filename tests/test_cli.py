@@ -88,7 +88,7 @@ def test_check_fails_and_says_where_on_a_changed_golden(tmp_path):
 def test_check_names_a_missing_golden(tmp_path):
     (tmp_path / "cpu").mkdir()
     done = cli("check", "tensor_creation", "--golden-dir", str(tmp_path))
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "tensor_creation.yml does not exist" in done.stdout and "tox -e regen" in done.stdout
 
 

@@ -170,7 +170,7 @@ def test_a_folder_for_a_device_kind_that_does_not_exist_is_named(root):
     (root / "tpu" / "cross_entropy.yml").write_text("loss_ce1: 0.5\n", encoding="utf-8")
     with pytest.raises(GoldenError, match=r"not the folder of a device kind \(cpu, gpu\)") as info:
         golden.check_layout(root)
-    assert str(root / "tpu") in str(info.value) and "rename it" in str(info.value)
+    assert str(root / "tpu") in str(info.value) and "move tpu out of it" in str(info.value)
     done = cli("check", "cross_entropy", "--golden-dir", str(root))
     assert done.returncode == 2 and "tpu" in done.stderr
 

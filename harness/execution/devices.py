@@ -89,6 +89,7 @@ def split_cpu(count: int) -> None:
         )
     except RuntimeError as exc:
         raise HarnessError(
-            f"cannot split the CPU into {count} logical devices: TensorFlow's devices are "
-            f"already initialised ({exc}); split before any TensorFlow op runs"
+            f"--logical-cpus {count}: cannot split the CPU, TensorFlow's devices are already "
+            f"initialised in this process ({exc}); give it when the process starts "
+            "(python -m harness --logical-cpus N ...)"
         ) from None

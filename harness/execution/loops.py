@@ -49,12 +49,16 @@ class Loop:
             variable.assign(initial)
         recorder = Recorder(self.training, self.epochs, self.batch_count)
         self._run(recorder)
-        scalars = {f"{name}_initial": _initial(value)
-                   for name, value in zip(self.training.variables, self.initial, strict=True)}
+        scalars = self.initial_scalars()
         tables = {"columns": recorder.columns, "checkpoints": recorder.checkpoints}
         if found := non_finite_summary({k: v for k, v in tables.items() if v}):
             scalars[NON_FINITE] = found
         return Outcome(recorder.columns, scalars, self.variables[0].device, recorder.checkpoints)
+
+    def initial_scalars(self) -> dict[str, Any]:
+        """``<variable>_initial``: the weights the set-up drew, as the record keeps them."""
+        return {f"{name}_initial": _initial(value)
+                for name, value in zip(self.training.variables, self.initial, strict=True)}
 
     def initial_state(self, course_style: bool) -> dict[str, Any]:
         """The update rule's state before the first step: the course's ``m_w = 0`` (eager), or

@@ -4,7 +4,7 @@ TensorFlow runs one op at a time in these small programs, so a second core is id
 unless a second process uses it. Workers start with ``spawn`` (a TensorFlow process
 must not fork) and set up their devices as the parent did (the CPU split, the thread
 pools) before TensorFlow starts. The longest runs go first, so that the last one to
-finish is short. Each finished run is reported on stderr as it lands.
+finish is short. Each run is reported on stderr as it starts (in this process) and lands.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 
+from harness.errors import HarnessError
 from harness.record import Record
 
 
@@ -25,6 +27,24 @@ class Job:
     device: str
     mode: str = "eager"
     epochs: int | None = None
+    # The golden folder whose initial weights the run must draw before it trains (check).
+    golden: str | None = None
+    # Run it a second time in the same process, that run's loop called once more and timed
+    # (the matrix: run-to-run determinism and speed).
+    twice: bool = False
+
+
+@dataclass(frozen=True)
+class Done:
+    """What became of a job: its record, or the error that stopped it; for a job run twice,
+    the second run and the timed call of its loop."""
+
+    job: Job
+    record: Record | None
+    error: HarnessError | None = None
+    again: Record | None = None
+    timed: Record | None = None
+    seconds_per_step: float | None = None
 
 
 @dataclass(frozen=True)
@@ -48,14 +68,39 @@ def _start(setup: WorkerSetup) -> None:
     setup.apply()
 
 
-def _run(job: Job) -> tuple[Record, float]:
+def _expected_initial(job: Job) -> dict | None:
+    if job.golden is None:
+        return None
     from harness.execution.devices import Device
-    from harness.execution.run import run
+    from harness.store import golden
+
+    path = golden.paths(Path(job.golden), Device(job.device).kind, job.experiment).scalars
+    try:
+        scalars = golden.read_scalars(path)
+    except HarnessError:
+        return None  # missing or damaged: the judgement says so, by name
+    return {k: v for k, v in scalars.items() if k.endswith("_initial")}
+
+
+def _work(job: Job) -> tuple[Done, float]:
+    from harness.execution.devices import Device
+    from harness.execution.run import run, run_and_time
     from harness.experiments import catalog
 
     start = time.perf_counter()
-    record = run(catalog.get(job.experiment), Device(job.device), job.epochs, job.mode)
-    return record, time.perf_counter() - start
+    experiment, device = catalog.get(job.experiment), Device(job.device)
+    expected = _expected_initial(job)
+    try:
+        record = run(experiment, device, job.epochs, job.mode, expected)
+        if not job.twice or not experiment.trains:
+            done = Done(job, record, again=run(experiment, device, mode=job.mode) if job.twice else None)
+        else:
+            again, timing = run_and_time(experiment, device, job.mode, expected)
+            done = Done(job, record, again=again, timed=timing.again,
+                        seconds_per_step=timing.seconds / timing.steps)
+    except HarnessError as exc:
+        done = Done(job, None, exc)
+    return done, time.perf_counter() - start
 
 
 # A job this long (in steps of its loop) is worth a process of its own.
@@ -68,33 +113,35 @@ def cost(job: Job) -> float:
 
     training = catalog.get(job.experiment).training
     return 0.0 if training is None else float(job.epochs or training.epochs) * (
-        1.0 if job.mode == "eager" else 0.1)
+        1.0 if job.mode == "eager" else 0.1) * (2 if job.twice else 1)
 
 
 def run_all(jobs: Sequence[Job], workers: int, setup: WorkerSetup,
-            progress: Callable[[str], None] | None = None) -> list[Record]:
-    """The records of ``jobs``, in their order; ``workers`` 1 runs them in this process."""
+            progress: Callable[[str], None] | None = None, fresh: bool = False) -> list[Done]:
+    """What became of ``jobs``, in their order; ``workers`` 1 runs them in this process, unless
+    they must run in ``fresh`` processes (never this one, nor a worker that ran them before)."""
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     order = sorted(range(len(jobs)), key=lambda i: -cost(jobs[i]))
-    records: list[Record | None] = [None] * len(jobs)
+    found: list[Done | None] = [None] * len(jobs)
 
-    def done(i: int, record: Record, seconds: float) -> None:
-        records[i] = record
+    def land(i: int, done: Done, seconds: float) -> None:
+        found[i] = done
         job = jobs[i]
-        say(f"  {job.experiment} on {job.device} ({job.mode}): done in {seconds:.1f} s")
+        outcome = f"done in {seconds:.1f} s" if done.error is None else f"stopped: {done.error}"
+        say(f"  {job.experiment} on {job.device} ({job.mode}): {outcome}")
 
     # Starting a worker costs a TensorFlow of its own (seconds): only when at least two long
     # jobs can run side by side is it worth it.
-    if workers <= 1 or sum(cost(job) >= LONG for job in jobs) < 2:
+    if not fresh and (workers <= 1 or sum(cost(job) >= LONG for job in jobs) < 2):
         setup.apply()
         for i in order:
             say(f"  {jobs[i].experiment} on {jobs[i].device} ({jobs[i].mode}): running")
-            done(i, *_run(jobs[i]))
-        return [r for r in records if r is not None]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                             initializer=_start, initargs=(setup,)) as pool:
-        futures: dict[Future[tuple[Record, float]], int] = {pool.submit(_run, jobs[i]): i for i in order}
-        for future in as_completed(futures):
-            done(futures[future], *future.result())
-    return [r for r in records if r is not None]
+            land(i, *_work(jobs[i]))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=context,
+                                 initializer=_start, initargs=(setup,)) as pool:
+            futures: dict[Future[tuple[Done, float]], int] = {pool.submit(_work, jobs[i]): i for i in order}
+            for future in as_completed(futures):
+                land(futures[future], *future.result())
+    return [done for done in found if done is not None]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import tensorflow as tf
 
 from harness.errors import HarnessError
 from harness.execution import modes, runtime
 from harness.execution.devices import Device
-from harness.experiments.declare import Experiment
+from harness.experiments.declare import Experiment, Outcome
+from harness.judge.compare import same
 from harness.record import Record
 
 
@@ -23,30 +27,74 @@ def pinned(device: Device) -> Iterator[None]:
         yield
 
 
+class RandomStateError(HarnessError):
+    """A run that drew other initial weights than its golden: the random state was not reset."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A call of a built loop timed on its own: eager as the record's call; a compiled mode
+    once more after the recorded call (tracing and XLA compilation are done by then)."""
+
+    seconds: float
+    steps: int
+    # What the timed call recorded: the recorded call's record again, bit for bit, or the
+    # loop is not deterministic within one build.
+    again: Record
+
+
 def run(experiment: Experiment, device: Device, epochs: int | None = None,
-        mode: str = modes.REFERENCE) -> Record:
+        mode: str = modes.REFERENCE, expected_initial: dict[str, Any] | None = None) -> Record:
     """One run; ``epochs`` shortens a training loop (its printed rows stay the program's; a
-    count beyond the program's own runs the whole program)."""
+    count beyond the program's own runs the whole program). ``expected_initial`` (the golden's
+    ``<variable>_initial`` scalars) stops the run before it trains when it drew other weights."""
+    return _execute(experiment, device, epochs, mode, expected_initial, timed=False)[0]
+
+
+def run_and_time(experiment: Experiment, device: Device, mode: str = modes.REFERENCE,
+                 expected_initial: dict[str, Any] | None = None) -> tuple[Record, Timing]:
+    """A whole run, and one call of its loop timed in the steady state."""
+    record, timing = _execute(experiment, device, None, mode, expected_initial, timed=True)
+    assert timing is not None
+    return record, timing
+
+
+def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: str,
+             expected_initial: dict[str, Any] | None, timed: bool) -> tuple[Record, Timing | None]:
     from harness.execution.loops import Loop
 
     modes.get(mode)
-    if not experiment.trains and (epochs is not None or mode != modes.REFERENCE):
+    if not experiment.trains and (epochs is not None or mode != modes.REFERENCE or timed):
         raise HarnessError(f"{experiment.name} has no training loop: --epochs and --mode apply "
                            "to the training experiments (python -m harness list marks them)")
-    if experiment.training is not None and epochs is not None:
-        epochs = min(epochs, experiment.training.epochs)
+    training = experiment.training
+    if training is not None and epochs is not None:
+        epochs = min(epochs, training.epochs)
+    timing = None
     with pinned(device):
-        if experiment.training is None:
+        if training is None:
             outcome = experiment.fn()
         else:
-            loop = Loop(experiment.training, mode, epochs)
+            loop = Loop(training, mode, epochs)
+            if expected_initial is not None:
+                _check_initial(experiment.name, loop.initial_scalars(), expected_initial)
+            start = time.perf_counter()
             outcome = loop()
-            if experiment.training.after is not None and mode == modes.REFERENCE:
-                # What the program computes from its trained weights, as it writes it (eager).
-                found = experiment.training.after(loop.setup)
-                if tuple(found) != experiment.training.after_scalars:
+            seconds = time.perf_counter() - start
+            if timed:
+                again = outcome
+                if mode != modes.REFERENCE:
+                    start = time.perf_counter()
+                    again = loop()
+                    seconds = time.perf_counter() - start
+                timing = Timing(seconds, loop.epochs * loop.batch_count, _record(again, experiment, device, mode))
+            if training.after is not None and mode == modes.REFERENCE and loop.epochs == training.epochs:
+                # What the program computes from its trained weights, as it writes it (eager). A
+                # run of the loop only (another mode, or shortened) does not get there.
+                found = training.after(loop.setup)
+                if tuple(found) != training.after_scalars:
                     raise HarnessError(f"{experiment.name}: its after-loop code gave {list(found)}, its "
-                                       f"declaration names {list(experiment.training.after_scalars)}")
+                                       f"declaration names {list(training.after_scalars)}")
                 outcome.scalars.update(found)
     # TensorFlow falls back to another device silently (soft placement): a run
     # that did not happen where it was asked for must not pass as one that did.
@@ -55,6 +103,20 @@ def run(experiment: Experiment, device: Device, epochs: int | None = None,
             f"{experiment.name} was asked to run on {device.name} but TensorFlow placed it on "
             f"{outcome.placement}"
         )
+    return _record(outcome, experiment, device, mode), timing
+
+
+def _check_initial(name: str, drawn: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Before a single step: the weights this run drew are the golden's, or it stops here."""
+    for key, value in drawn.items():
+        if key in expected and not same(value, expected[key]):
+            raise RandomStateError(
+                f"{name}: the random state was not reset: drew {key} = {value}, the golden has "
+                f"{expected[key]}. Nothing was trained. The draw depends on what ran before in this "
+                "process (see harness.execution.runtime.reset_random_state)")
+
+
+def _record(outcome: Outcome, experiment: Experiment, device: Device, mode: str) -> Record:
     return Record(
         experiment=experiment.name,
         device=device.name,

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+
+from harness.errors import HarnessError
 # Neither the default graph seed nor the determinism flag has a public getter.
 from tensorflow.python.framework import config as tf_config
 from tensorflow.python.framework import random_seed
@@ -40,10 +42,15 @@ def configure() -> None:
 
 def set_threads(intra: int | None, inter: int | None) -> None:
     """TensorFlow's thread pools (None leaves its default); only before TensorFlow starts."""
-    if intra is not None:
-        tf.config.threading.set_intra_op_parallelism_threads(intra)
-    if inter is not None:
-        tf.config.threading.set_inter_op_parallelism_threads(inter)
+    try:
+        if intra is not None:
+            tf.config.threading.set_intra_op_parallelism_threads(intra)
+        if inter is not None:
+            tf.config.threading.set_inter_op_parallelism_threads(inter)
+    except RuntimeError as exc:
+        raise HarnessError(f"--intra-op-threads/--inter-op-threads: TensorFlow has already started its "
+                           f"thread pools in this process ({exc}); give them when the process starts "
+                           "(python -m harness --intra-op-threads N ...)") from None
 
 
 def reset_random_state() -> None:
@@ -100,4 +107,6 @@ def fingerprint(kind: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
+        # Provenance, not a result: what the note's tf.losses resolves to (Keras 2 or 3, where).
+        "tf_losses_module": tf.losses.categorical_crossentropy.__module__,
     }

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from harness.errors import GoldenError
-from harness.execution import modes
+from harness.errors import GoldenError, HarnessError
 from harness.experiments.declare import Experiment
 from harness.experiments.training import ModeDifference
 from harness.judge import ledger
@@ -27,10 +26,11 @@ def load(root: Path, experiment: Experiment, kind: str) -> Golden:
 def against(stored: Golden, experiment: Experiment, record: Record, exact: bool = False) -> Comparison:
     """The record against goldens already read, with the experiment's tolerance (or bit for bit).
 
-    A run in another mode is a run of the loop only: the program's code after its loop runs
-    in the reference mode, so its scalars are not asked of it."""
+    A run in another mode, or a shortened one, is a run of the loop only: the program's code
+    after its loop runs with the whole program in the reference mode (``run`` sees to it that
+    such a run has its scalars), so they are not asked of the others."""
     scalars = stored.scalars
-    if experiment.training is not None and record.mode != modes.REFERENCE:
+    if experiment.training is not None and not set(experiment.training.after_scalars) <= set(record.scalars):
         scalars = {k: v for k, v in scalars.items() if k not in experiment.training.after_scalars}
     return compare(record, stored.tables, scalars, 0 if exact else experiment.tolerance_for)
 
@@ -57,17 +57,22 @@ class Result:
 
     record: Record
     comparison: Comparison | None = None
-    error: GoldenError | None = None
+    # A golden that could not be used, or a run that stopped (the random state was not reset).
+    error: HarnessError | None = None
     printed: list[ledger.PrintedCheck] = field(default_factory=list)
     claims: list[ledger.ClaimCheck] = field(default_factory=list)
     # For a run in another mode: its verdict against the eager golden, and what the
     # experiment declares for that mode.
     mode_verdict: ModeVerdict | None = None
     declared: ModeDifference | None = None
+    # Run to run, bit for bit: "" when every run of it gave the same bits, else where they part.
+    nondeterministic: str = ""
+    # The steady time of one step of its loop, when it was timed (the matrix).
+    seconds_per_step: float | None = None
 
     @property
     def ok(self) -> bool:
-        if self.comparison is None:
+        if self.comparison is None or self.nondeterministic:
             return False
         if self.mode_verdict is not None:
             return self.mode_verdict in EXPECTED_MODE_VERDICTS

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import options
+from harness.errors import HarnessError
+from harness.report import documents
 from harness.store.files import atomic_write
 from harness.report.markdown import table as markdown_table
 
@@ -41,6 +44,8 @@ class Timing:
     first_result_s: float
     compile_s: float
     rounds: int
+    # What the experiment declares for this mode against eager ("" when bit-identical).
+    declared: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -52,16 +57,34 @@ def saved_runs(storage: Path) -> list[Path]:
     return sorted(storage.glob("*/[0-9][0-9][0-9][0-9]_*.json"), key=lambda p: p.name)
 
 
-def timings(run: dict[str, Any]) -> list[Timing]:
+REMAKE = "run `tox -e bench` again to save a new run, or delete the file"
+
+
+def load(path: Path) -> tuple[dict[str, Any], list[Timing]]:
+    """A saved run and its timed training loops, checked where the report reads them."""
+    run = documents.read(path, REMAKE)
+    shape = documents.Shape(path, REMAKE)
+    for key, kind in (("datetime", str), ("version", str), ("machine_info", dict)):
+        shape.get(run, key, kind)
     found = []
-    for bench in run["benchmarks"]:
-        info = bench.get("extra_info", {})
+    for i, bench in enumerate(shape.items(run, "benchmarks")):
+        where = f"benchmarks[{i}]"
+        info = shape.get(bench, "extra_info", dict, where)
         if "us_per_step" not in info:
-            continue
-        found.append(Timing(info["experiment"], info["device"], info["mode"], info["epochs"],
-                            info["us_per_step"], info["first_result_s"], info["compile_s"],
-                            bench["stats"]["rounds"]))
-    return sorted(found, key=lambda t: (t.experiment, t.device, t.us_per_step))
+            continue  # an untimed smoke run, or the NumPy loop without timings
+        text = {k: shape.get(info, k, str, f"{where}.extra_info") for k in ("experiment", "device", "mode")}
+        number = {k: float(shape.get(info, k, (int, float), f"{where}.extra_info"))
+                  for k in ("us_per_step", "first_result_s", "compile_s")}
+        if not (math.isfinite(number["us_per_step"]) and number["us_per_step"] > 0) or not all(
+                math.isfinite(v) and v >= 0 for v in number.values()):
+            raise documents.DocumentError(path, f"{where}.extra_info holds a time that is not a positive "
+                                                f"finite number: {number}", REMAKE)
+        rounds = shape.get(shape.get(bench, "stats", dict, where), "rounds", int, f"{where}.stats")
+        found.append(Timing(text["experiment"], text["device"], text["mode"],
+                            shape.get(info, "epochs", int, f"{where}.extra_info"), number["us_per_step"],
+                            number["first_result_s"], number["compile_s"], rounds,
+                            str(info.get("declared_difference", ""))))
+    return run, sorted(found, key=lambda t: (t.experiment, t.device, t.us_per_step))
 
 
 def _index(found: Sequence[Timing]) -> dict[tuple[str, str, str], Timing]:
@@ -75,11 +98,10 @@ def _eager(index: dict, t: Timing) -> Timing | None:
     return index.get((t.experiment, device, REFERENCE))
 
 
-def _bit_identical(found: Sequence[Timing], experiment: str, mode: str) -> str:
-    if mode in (REFERENCE, NUMPY):
-        return "reference" if mode == REFERENCE else "-"
-    declared = next((t.declared for t in found if (t.experiment, t.mode) == (experiment, mode)), "")
-    return "no (see below)" if declared else "yes"
+def _bit_identical(t: Timing) -> str:
+    if t.mode in (REFERENCE, NUMPY):
+        return "reference" if t.mode == REFERENCE else "-"
+    return "no (see below)" if t.declared else "yes"
 
 
 def rows(found: Sequence[Timing], previous: Sequence[Timing]) -> list[list[str]]:
@@ -95,7 +117,7 @@ def rows(found: Sequence[Timing], previous: Sequence[Timing]) -> list[list[str]]
         out.append([
             t.experiment, t.device, t.mode, f"{t.us_per_step:,.2f}", f"{1e6 / t.us_per_step:,.0f}",
             f"{eager.us_per_step / t.us_per_step:,.0f}x" if eager else "-",
-            f"{t.first_result_s:.3f}", f"{t.compile_s:.3f}", _bit_identical(t.experiment, t.mode),
+            f"{t.first_result_s:.3f}", f"{t.compile_s:.3f}", _bit_identical(t),
             str(t.rounds), change or "-",
         ])
     return out
@@ -121,9 +143,9 @@ def targets(found: Sequence[Timing], experiment: str = "mse_regression") -> list
     if eager is None or not modes:
         return []
     fastest = min(modes, key=lambda t: t.us_per_step)
-    exact = [t for t in modes if _bit_identical(experiment, t.mode) == "yes"]
+    exact = [t for t in modes if _bit_identical(t) == "yes"]
     fastest_exact = min(exact, key=lambda t: t.us_per_step) if exact else None
-    identical = _bit_identical(experiment, fastest.mode) == "yes"
+    identical = _bit_identical(fastest) == "yes"
     detail = (f"fastest mode {fastest.mode} on {fastest.device}: {fastest.us_per_step:.3f} us/step "
               f"against {eager.us_per_step:,.1f}; its trajectory is "
               + ("bit-identical to eager" if identical else "NOT bit-identical to eager"))
@@ -146,23 +168,26 @@ def targets(found: Sequence[Timing], experiment: str = "mse_regression") -> list
     return found_targets
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    # Machine details are for the reader: a part missing or of another shape reads as "?".
+    return value if isinstance(value, dict) else {}
+
+
 def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str, Any] | None,
            previous: Sequence[Timing], chart: str | None) -> str:
-    from harness import registry
-
     info = run["machine_info"]
-    harness_info = info.get("harness", {})
-    env = harness_info.get("cpu", {})
+    harness_info = _mapping(info.get("harness"))
+    env = _mapping(harness_info.get("cpu"))
     lines = [
-        "# Benchmarks of the notes' training loops",
+        "# Benchmarks of the training loops of the note and the course",
         "",
         f"Run {run['datetime']} (pytest-benchmark {run['version']}): TensorFlow "
         f"{env.get('tensorflow', '?')}, Keras {env.get('keras', '?')}, NumPy {env.get('numpy', '?')}, "
-        f"Python {info.get('python_version', '?')}; CPU {env.get('device', info.get('cpu', {}).get('brand_raw', '?'))} "
+        f"Python {info.get('python_version', '?')}; CPU {env.get('device', _mapping(info.get('cpu')).get('brand_raw', '?'))} "
         f"({env.get('cpu_count', '?')} cores), oneDNN {env.get('onednn', '?')}; devices "
-        f"{', '.join(harness_info.get('devices', [])) or '?'}.",
+        f"{', '.join(map(str, harness_info.get('devices') or [])) or '?'}.",
         "",
-        "Each round runs all the epochs of the notes from the initial weights and reads the "
+        "Each round runs all the epochs of the program from the initial weights and reads the "
         "trajectory back; a fresh build's first call (tracing, XLA compilation and one run) is "
         "timed on its own as *first result* (median of five builds; eager: one), and *compile* "
         "is what it cost beyond a steady round. "
@@ -177,11 +202,11 @@ def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str,
     for t in targets(found):
         lines.append(f"- {'met' if t.met else '**NOT MET**'}: {t.text}: {t.ratio:,.0f}x "
                      f"(target {t.goal:,.0f}x). {t.detail}.")
-    differences = sorted({(e.name, mode, text) for e in registry.training_experiments()
-                          for mode, text in e.training.known_mode_differences.items()})
+    differences = sorted({(t.experiment, t.mode, t.declared) for t in found if t.declared})
     if differences:
         lines += ["", "## Modes that are not bit-identical to eager", "",
-                  "Measured by `tests/test_modes.py` (a strict xfail each, failing the day they agree):",
+                  "As each experiment declares it, measured by `tests/test_modes.py` (an expected failure "
+                  "each, failing the day they agree or differ otherwise):",
                   ""]
         lines += [f"- `{name}` in `{mode}`: {text}." for name, mode, text in differences]
     lines += ["", "## Against the previous run", ""]
@@ -211,7 +236,7 @@ def chart(found: Sequence[Timing], path: Path) -> None:
     ax.set_xscale("log")
     ax.invert_yaxis()
     ax.set_xlabel("microseconds per training step (median round; log scale)")
-    ax.set_title("The notes' training loops by execution mode")
+    ax.set_title("The training loops by execution mode")
     fig.tight_layout()
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=100)
@@ -220,21 +245,26 @@ def chart(found: Sequence[Timing], path: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.benchreport", description=__doc__)
-    parser.add_argument("--storage", type=Path, required=True, help="pytest-benchmark storage folder")
-    parser.add_argument("--out", type=Path, required=True, help="the Markdown report to write")
+    parser = argparse.ArgumentParser(prog="python -m harness.report.benchreport", description=__doc__)
+    parser.add_argument("--storage", type=options.folder("--storage"), required=True,
+                        help="pytest-benchmark storage folder")
+    parser.add_argument("--out", type=options.output_file("--out"), required=True,
+                        help="the Markdown report to write")
     args = parser.parse_args(argv)
     runs = saved_runs(args.storage)
     if not runs:
         parser.error(f"no saved benchmark run in {args.storage}: run `tox -e bench` first")
-    run = json.loads(runs[-1].read_text(encoding="utf-8"))
-    previous_run = json.loads(runs[-2].read_text(encoding="utf-8")) if len(runs) > 1 else None
-    found = timings(run)
+    try:
+        run, found = load(runs[-1])
+        previous_run, previous = load(runs[-2]) if len(runs) > 1 else (None, [])
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if not found:
         parser.error(f"{runs[-1]} holds no timed training loop (was pytest-benchmark disabled?)")
     png = args.out.with_suffix(".png")
     chart(found, png)
-    text = render(run, found, previous_run, timings(previous_run) if previous_run else [], png.name)
+    text = render(run, found, previous_run, previous, png.name)
     atomic_write(args.out, text.encode("utf-8"))
     print(f"wrote {args.out} and {png} from {runs[-1]}")
     missed = [t for t in targets(found) if not t.met]

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from harness.errors import GoldenError
 from harness.judge.ledger import PrintedCheck, short
 from harness.judge.verdict import Result, describe_mode
 
@@ -32,7 +33,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def result_cell(result: Result) -> str:
     if result.error is not None:
-        return f"ERROR: {result.error.path}: {result.error.problem}"
+        if isinstance(result.error, GoldenError):
+            return f"ERROR: {result.error.path}: {result.error.problem}"
+        return f"STOPPED: {str(result.error).splitlines()[0]}"
+    if result.nondeterministic:
+        return f"NONDETERMINISTIC: {result.nondeterministic}"
     comparison = result.comparison
     assert comparison is not None
     if result.mode_verdict is not None:
@@ -67,6 +72,8 @@ def result_json(result: Result) -> dict[str, Any]:
         "printed_reproduced": sum(p.reproduces for p in result.printed),
         "printed": len(result.printed),
         "claims_hold": all(c.holds for c in result.claims),
+        "nondeterministic": result.nondeterministic,
+        "us_per_step": None if result.seconds_per_step is None else result.seconds_per_step * 1e6,
     }
 
 
@@ -84,6 +91,8 @@ def check_summary(results: Sequence[Result]) -> str:
 def _outcome(result: Result) -> str:
     if result.comparison is None:
         return "failed"
+    if result.nondeterministic:
+        return "nondeterministic"
     if result.mode_verdict is not None:
         return result.mode_verdict if result.ok else "failed"
     return {"identical": "identical", "within": "within tolerance"}.get(result.comparison.status, "failed")

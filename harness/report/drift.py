@@ -19,6 +19,10 @@ from harness.report.console import environment_drift
 from harness.report.markdown import table as markdown_table
 
 
+# The columns a drift line names before it counts the rest.
+SHOWN = 3
+
+
 @dataclass(frozen=True)
 class Change:
     experiment: str
@@ -36,12 +40,17 @@ def change(root: Path, experiment: Experiment, record: Record) -> Change:
         return Change(record.experiment, record.device, "replaces an unreadable golden", exc.problem)
     if comparison.status == "identical":
         return Change(record.experiment, record.device, "identical")
+    moved = sorted((c for c in comparison.columns if not c.ok), key=lambda c: (c.first_beyond, -c.max_ulp))
     parts = [f"{c.label}: from epoch {c.first_beyond} ({c.first_beyond_ulp:.0f} ULP), "
              f"max {c.max_ulp:.0f} ULP, max rel {c.max_rel:.3g} "
-             f"({'within' if c.max_ulp <= experiment.tolerance.ulps else 'beyond'} its "
-             f"{experiment.tolerance.ulps}-ULP tolerance)"
-             for c in comparison.columns if not c.ok]
-    return Change(record.experiment, record.device, "changed", "; ".join(parts + comparison.problems))
+             f"({'within' if c.max_ulp <= experiment.tolerance_for(c.column) else 'beyond'} its "
+             f"{experiment.tolerance_for(c.column)}-ULP tolerance)"
+             for c in moved[:SHOWN]]
+    if len(moved) > SHOWN:
+        worst = max(moved, key=lambda c: c.max_ulp)
+        parts.append(f"{len(moved) - SHOWN} more columns (the farthest {worst.label}, {worst.max_ulp:.0f} ULP)")
+    return Change(record.experiment, record.device, "changed",
+                  "; ".join(parts + comparison.problems + comparison.scalar_changes))
 
 
 def render(changes: Sequence[Change], manifests: dict[str, dict[str, Any] | None],

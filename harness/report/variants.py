@@ -1,36 +1,50 @@
-"""``python -m harness.variants``: the goldens checked in other environments, side by side.
+"""``python -m harness.report.variants``: the goldens checked in other environments, side by side.
 
-A variant is one ``python -m harness check --json-out`` in another environment:
+A variant is the JSON of one ``python -m harness check`` or ``python -m harness matrix`` in
+another environment:
 
-- ``matrix``: one per TensorFlow release (the ``tf2NN`` tox environments write them
-  into ``reports/tf-matrix/``); this renders ``reports/tf-matrix.md``.
-- ``sensitivity``: the pinned TensorFlow with oneDNN on and off, 1 and 2 intra-op
-  threads, and each execution mode; this runs them and renders ``reports/sensitivity.md``.
+- ``matrix``: one per TensorFlow release or candidate (the ``tfNNN`` tox environments write
+  ``reports/tf-matrix/<environment>.json``: every experiment in every mode, run twice in one
+  process and once more in a fresh one, with times per step); this renders
+  ``reports/tf-matrix.md`` and ``reports/tf-matrix-speed.png``. The columns are the
+  environments whose results are there: nothing lists the releases a second time.
+- ``sensitivity``: the pinned TensorFlow with oneDNN on and off, 1 and 2 intra-op threads,
+  and each execution mode; this runs them and renders ``reports/sensitivity.md``.
+
+Standard library (and matplotlib for the chart) only: the matrix's last environment has no
+TensorFlow.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import os
+import re
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.store.files import atomic_write
+from harness import options
+from harness.errors import HarnessError
+from harness.execution import modes
+from harness.report import documents
 from harness.report.markdown import table as markdown_table
+from harness.store.files import atomic_write
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+REMAKE = "run its environment again (tox -e <environment>), or delete the file"
 
 
 @dataclass(frozen=True)
 class Variant:
     label: str
-    args: tuple[str, ...] = ()  # before `check`: global options such as --intra-op-threads
+    args: tuple[str, ...] = ()  # before the command: global options such as --intra-op-threads
     check_args: tuple[str, ...] = ()  # after `check`: --mode
     env: dict[str, str] = field(default_factory=dict)
 
@@ -41,56 +55,97 @@ SENSITIVITY = (
     Variant("oneDNN on (TF_ENABLE_ONEDNN_OPTS=1)", env={"TF_ENABLE_ONEDNN_OPTS": "1"}),
     Variant("1 intra-op thread", args=("--intra-op-threads", "1")),
     Variant("2 intra-op threads", args=("--intra-op-threads", "2")),
-    *(Variant(f"mode {mode}", check_args=("--mode", mode))
-      for mode in ("function", "xla", "fused", "fused_xla")),
+    # Every other execution mode, as the mode registry lists them.
+    *(Variant(f"mode {mode}", check_args=("--mode", mode)) for mode in modes.MODES if mode != modes.REFERENCE),
 )
 
 
-def run_variant(variant: Variant, out: Path) -> dict[str, Any] | str:
-    """The check's JSON document, or why there is none."""
-    command = [sys.executable, "-m", "harness", *variant.args, "check", "--device", "cpu",
-               *variant.check_args, "--json-out", str(out)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **variant.env})
-    if not out.exists():
-        return f"did not run (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"
-    return json.loads(out.read_text(encoding="utf-8"))
+@dataclass(frozen=True)
+class Column:
+    """One variant's results, or why there are none."""
+
+    label: str
+    document: dict[str, Any] | None = None
+    missing: str = ""
+
+    def results(self) -> list[dict[str, Any]]:
+        return self.document["results"] if self.document else []
 
 
-def table(columns: Sequence[tuple[str, dict[str, Any] | str]]) -> list[str]:
-    """Experiments down, variants across; a cell says identical / within / FAIL and where."""
-    experiments: list[str] = []
-    for _, document in columns:
-        if isinstance(document, dict):
-            for r in document["results"]:
-                if r["experiment"] not in experiments:
-                    experiments.append(r["experiment"])
+def load(path: Path, label: str | None = None) -> Column:
+    """A check's or a matrix's JSON, checked where the reports read it."""
+    document = documents.read(path, REMAKE)
+    shape = documents.Shape(path, REMAKE)
+    environment = shape.get(document, "environment", dict)
+    shape.get(document, "manifest", dict)
+    for i, result in enumerate(shape.items(document, "results")):
+        where = f"results[{i}]"
+        for key in ("experiment", "device", "mode", "cell"):
+            shape.get(result, key, str, where)
+        for key in ("printed", "printed_reproduced"):
+            shape.get(result, key, int, where)
+        for key in ("nondeterministic", "mode_verdict", "us_per_step"):
+            if key in result and result[key] is not None:
+                shape.get(result, key, str if key != "us_per_step" else (int, float), where)
+    version = environment.get("cpu", {}).get("tensorflow") if isinstance(environment.get("cpu"), dict) else None
+    return Column(label or f"TF {version or '?'}", document)
+
+
+def _short_cell(result: dict[str, Any]) -> str:
+    """A result as a table cell: the verdict, and where for anything but identical."""
+    cell = result["cell"]
+    if result.get("nondeterministic"):
+        return "**NONDETERMINISTIC**"
+    for word in ("FAIL", "CHANGED", "NOW IDENTICAL", "DIFFERS", "ERROR", "STOPPED"):
+        cell = cell.replace(word, f"**{word}**", 1) if cell.startswith(word) else cell
+    return cell
+
+
+def table(columns: Sequence[Column]) -> list[str]:
+    """Experiments (and modes) down, variants across; a cell is the run's verdict."""
+    keys: list[tuple[str, str]] = []
+    for column in columns:
+        for r in column.results():
+            if (r["experiment"], r["mode"]) not in keys:
+                keys.append((r["experiment"], r["mode"]))
+    order = {m: i for i, m in enumerate(modes.MODES)}
+    keys.sort(key=lambda k: order.get(k[1], len(order)))
     rows = []
-    for name in experiments:
-        cells = [f"`{name}`"]
-        for _, document in columns:
-            if isinstance(document, str):
-                cells.append(document)
+    for name, mode in keys:
+        cells = [f"`{name}`" + ("" if mode == modes.REFERENCE else f" ({mode})")]
+        for column in columns:
+            if column.document is None:
+                cells.append(column.missing)
                 continue
-            found = [r for r in document["results"] if r["experiment"] == name]
-            # The check's own cell (report.result_cell), with a failure set in bold.
-            cells.append("; ".join(r["cell"].replace("FAIL", "**FAIL**", 1) for r in found)
-                         if found else "not run")
+            found = [r for r in column.results() if (r["experiment"], r["mode"]) == (name, mode)]
+            cells.append("; ".join(_short_cell(r) for r in found) if found else "not run")
         rows.append(cells)
     printed = ["*printed numbers that reproduce*"]
-    for _, document in columns:
-        results = document["results"] if isinstance(document, dict) else []
+    for column in columns:
+        results = [r for r in column.results() if r["mode"] == modes.REFERENCE]
         printed.append(f"{sum(r['printed_reproduced'] for r in results)} of "
                        f"{sum(r['printed'] for r in results)}" if results else "-")
-    return markdown_table(["experiment", *[label for label, _ in columns]], [*rows, printed])
+    return markdown_table(["experiment", *[c.label for c in columns]], [*rows, printed])
 
 
-def _environment(document: dict[str, Any] | str) -> str:
-    if isinstance(document, str):
+def counts(column: Column) -> str:
+    """How a variant's runs came out, in words."""
+    found: Counter[str] = Counter()
+    for r in column.results():
+        if r.get("nondeterministic"):
+            found["nondeterministic"] += 1
+        else:
+            found[r.get("mode_verdict") or r.get("status", "?")] += 1
+    return ", ".join(f"{n} {verdict}" for verdict, n in sorted(found.items(), key=lambda kv: -kv[1]))
+
+
+def _environment(column: Column) -> str:
+    if column.document is None:
         return "-"
-    env = document["environment"].get("cpu", {})
+    env = column.document["environment"].get("cpu", {})
     return (f"TF {env.get('tensorflow')}, Keras {env.get('keras')}, NumPy {env.get('numpy')}, "
-            f"oneDNN {env.get('onednn')}, intra-op threads {env.get('intra_op_threads')}")
+            f"tf.losses from {env.get('tf_losses_module', '?')}, oneDNN {env.get('onednn')}, "
+            f"intra-op threads {env.get('intra_op_threads')}")
 
 
 def _write(path: Path, lines: list[str]) -> None:
@@ -98,86 +153,179 @@ def _write(path: Path, lines: list[str]) -> None:
     print(f"wrote {path}")
 
 
+def run_variant(variant: Variant, out: Path) -> Column:
+    """The check's results in one setting, or why there are none."""
+    command = [sys.executable, "-m", "harness", *variant.args, "check", "--device", "cpu",
+               *variant.check_args, "--json-out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **variant.env})
+    if not out.exists():
+        return Column(variant.label, missing=f"did not run (exit {done.returncode}): "
+                                             f"{done.stderr.strip().splitlines()[-1:]}")
+    return load(out, variant.label)
+
+
 def sensitivity(out: Path) -> int:
     columns = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, variant in enumerate(SENSITIVITY):
             print(f"running: {variant.label}", file=sys.stderr, flush=True)
-            columns.append((variant.label, run_variant(variant, Path(tmp) / f"{i}.json")))
+            columns.append(run_variant(variant, Path(tmp) / f"{i}.json"))
     lines = [
         "# Sensitivity of the goldens to the environment",
         "",
         "Each column is `python -m harness check --device cpu` in one setting, on the pinned "
         "TensorFlow, against the committed CPU goldens (written in the default setting, "
-        "eager); a cell is the result with the experiment's own tolerance. Made by "
-        "`tox -e sensitivity`.",
+        "eager); a cell is the result with the experiment's own tolerance, or for another "
+        "mode its verdict against what the experiment declares. Made by `tox -e sensitivity`.",
         "",
         *table(columns),
         "",
         "Environments, as each run recorded them:",
         "",
-        *[f"- {label}: {_environment(document)}" for label, document in columns],
+        *[f"- {c.label}: {_environment(c)}" for c in columns],
     ]
     _write(out, lines)
     return 0
 
 
-def matrix(folder: Path, out: Path) -> int:
-    documents = sorted(folder.glob("*.json"))
-    if not documents:
-        print(f"no results in {folder}: run `tox -m matrix`", file=sys.stderr)
-        return 2
-    columns: list[tuple[str, dict[str, Any] | str]] = []
-    versions: dict[str, list[dict[str, Any]]] = {}
-    for path in documents:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        version = document["environment"].get("cpu", {}).get("tensorflow")
-        # A kept earlier run of a release (e.g. tf215-run1.json) gets a column of its own.
-        columns.append((f"TF {version}" + ("" if path.stem in EXPECTED_MATRIX else f" ({path.stem})"),
-                        document))
-        versions.setdefault(version, []).append(document)
-    unstable = sorted(v for v, docs in versions.items()
-                      if len({json.dumps([r["cell"] for r in d["results"]]) for d in docs}) > 1)
-    manifest = next((d["manifest"].get("cpu") for _, d in columns if isinstance(d, dict)), None) or {}
+SPEED_MODES = ("eager", "function")
+
+
+def speed(columns: Sequence[Column]) -> tuple[list[str], dict[str, dict[str, dict[str, float]]]]:
+    """Per training experiment and release: the steady microseconds per step of eager, function
+    and the fastest mode, and that mode; as a table, and as numbers for the chart."""
+    numbers: dict[str, dict[str, dict[str, float]]] = {}
+    fastest_mode: dict[tuple[str, str], str] = {}
+    for column in columns:
+        for r in column.results():
+            if r.get("us_per_step") is None:
+                continue
+            per = numbers.setdefault(r["experiment"], {}).setdefault(column.label, {})
+            if r["mode"] in SPEED_MODES:
+                per[r["mode"]] = float(r["us_per_step"])
+            if float(r["us_per_step"]) < per.get("fastest", float("inf")):
+                per["fastest"] = float(r["us_per_step"])
+                fastest_mode[r["experiment"], column.label] = r["mode"]
+    rows = []
+    for name, releases in numbers.items():
+        cells = [f"`{name}`"]
+        for column in columns:
+            got = releases.get(column.label)
+            if not got:
+                cells.append("-")
+                continue
+            eager = got.get("eager")
+            fast = got["fastest"]
+            cells.append(f"{eager:,.0f} / {got.get('function', float('nan')):,.0f} / "
+                         f"{fast:,.2f} ({fastest_mode[name, column.label]}"
+                         + (f", {eager / fast:,.0f}x" if eager else "") + ")")
+        rows.append(cells)
+    lines = markdown_table(["experiment: eager / function / fastest (us per step)",
+                            *[c.label for c in columns]], rows)
+    return lines, numbers
+
+
+def speed_chart(columns: Sequence[Column], numbers: dict[str, dict[str, dict[str, float]]],
+                path: Path) -> str:
+    """Writes the chart; returns its file name, or why there is none."""
+    try:
+        import matplotlib
+    except ImportError:
+        return "(no chart: matplotlib is not installed here)"
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [c.label for c in columns if c.document is not None]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5), sharey=False)
+    for ax, what in zip(axes, ("eager", "function", "fastest")):
+        for name, releases in sorted(numbers.items()):
+            ys = [releases.get(label, {}).get(what, float("nan")) for label in labels]
+            ax.plot(labels, ys, marker="o", label=name)
+        ax.set_yscale("log")
+        ax.set_title(f"{what}: microseconds per step")
+        ax.tick_params(axis="x", rotation=45)
+    if numbers:
+        axes[0].legend(fontsize=7)
+    fig.suptitle("The training loops of the note and the course, per TensorFlow release (one run each)")
+    fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=90)
+    plt.close(fig)
+    atomic_write(path, png.getvalue())
+    return path.name
+
+
+def release_order(stem: str) -> tuple[int, int, int, str]:
+    """tf215 < ... < tf221 < tf222rc0 < tf222rc1 < tf222; anything else after them, by name."""
+    found = re.fullmatch(r"tf(\d+)(?:rc(\d+))?", stem)
+    if found is None:
+        return (sys.maxsize, 0, 0, stem)
+    release, candidate = int(found[1]), found[2]
+    return (release, 0 if candidate is not None else 1, int(candidate or 0), stem)
+
+
+def matrix(folder: Path, out: Path, chart: Path) -> int:
+    found = sorted(folder.glob("*.json"), key=lambda p: release_order(p.stem))
+    if not found:
+        raise HarnessError(f"no results in {folder}: run `tox -m matrix` (each tfNNN environment writes one)")
+    columns = [load(path, None) for path in found]
+    columns = [Column(f"{c.label} ({p.stem})", c.document) for c, p in zip(columns, found)]
+    manifest = next((c.document["manifest"].get("cpu") for c in columns if c.document), None) or {}
+    speed_lines, numbers = speed(columns)
+    chart_name = speed_chart(columns, numbers, chart)
     lines = [
         "# The goldens across TensorFlow releases",
         "",
         f"The committed CPU goldens (written with TensorFlow {manifest.get('tensorflow')}, Keras "
-        f"{manifest.get('keras')}) checked by `python -m harness check --device cpu` under each "
-        "TensorFlow release with wheels for Python 3.11, each with the Keras of its release; a "
-        "cell is the result with the experiment's own tolerance. Made by `tox -m matrix`.",
+        f"{manifest.get('keras')}) under each TensorFlow release and candidate with wheels for "
+        "Python 3.11, each with the Keras of its release: every experiment eagerly, every training "
+        "experiment in every execution mode, each run twice in one process and once more in a "
+        "fresh process. A cell is the verdict against the golden (eager: with the experiment's "
+        "tolerance; another mode: bit for bit against the eager golden and what the experiment "
+        "declares, so *declared* is expected and **CHANGED** is news); **NONDETERMINISTIC** when "
+        "the runs of one release did not all give the same bits. Made by `tox -m matrix`.",
+        "",
+        *[f"- {c.label}: {counts(c)}." for c in columns],
         "",
         *table(columns),
         "",
-        "Environments:",
+        "## Speed per release",
         "",
-        *[f"- {label}: {_environment(document)}" for label, document in columns],
+        "The steady time of one step of each training loop (a step is one batch), one timed run "
+        "per release on the machine of the environment below: eager and `function` as the "
+        "program runs them, and the fastest mode with its speed-up over eager in the same run. "
+        "Absolute times move with the load of a shared machine; read the ratios.",
+        "",
+        *speed_lines,
+        "",
+        f"![microseconds per step by release]({chart_name})" if chart_name.endswith(".png") else chart_name,
+        "",
+        "## Environments, as each run recorded them",
+        "",
+        *[f"- {c.label}: {_environment(c)}" for c in columns],
     ]
-    if unstable:
-        lines += ["", f"Runs of TensorFlow {', '.join(unstable)} disagree with each other: the "
-                      "results on that release are not guaranteed to reproduce from run to run."]
-    missing = sorted(set(EXPECTED_MATRIX) - {p.stem for p in documents})
-    if missing:
-        lines += ["", f"No result from {', '.join(missing)} (see its tox log)."]
     _write(out, lines)
     return 0
 
 
-# The tox environments of the matrix (tox.ini), each writing <name>.json.
-EXPECTED_MATRIX = ("tf215", "tf216", "tf217", "tf218", "tf219", "tf220", "tf221")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.variants", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m harness.report.variants", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("matrix", help="render the TensorFlow matrix from its JSON results")
-    m.add_argument("--results", type=Path, default=ROOT / "reports" / "tf-matrix")
-    m.add_argument("--out", type=Path, default=ROOT / "reports" / "tf-matrix.md")
+    m.add_argument("--results", type=options.folder("--results"), default=ROOT / "reports" / "tf-matrix")
+    m.add_argument("--out", type=options.output_file("--out"), default=ROOT / "reports" / "tf-matrix.md")
+    m.add_argument("--chart", type=options.output_file("--chart"),
+                   default=ROOT / "reports" / "tf-matrix-speed.png")
     s = sub.add_parser("sensitivity", help="run the settings and render the sensitivity report")
-    s.add_argument("--out", type=Path, default=ROOT / "reports" / "sensitivity.md")
+    s.add_argument("--out", type=options.output_file("--out"), default=ROOT / "reports" / "sensitivity.md")
     args = parser.parse_args(argv)
-    return matrix(args.results, args.out) if args.command == "matrix" else sensitivity(args.out)
+    try:
+        return matrix(args.results, args.out, args.chart) if args.command == "matrix" else sensitivity(args.out)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -6,11 +6,22 @@ import os
 import tempfile
 from pathlib import Path
 
+from harness.errors import HarnessError
+
+
+class WriteError(HarnessError, OSError):
+    """A file that could not be written where it was asked for (a folder not writable, a
+    file system that refuses): the message names it; nothing half-written is left."""
+
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Writes beside the target, then renames over it: a reader sees the old file or the new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise WriteError(exc.errno, f"cannot write {path} ({exc.strerror}): give a folder "
+                                    "you can write to", str(path)) from None
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a golden is an ordinary file
         with os.fdopen(fd, "wb") as f:
@@ -18,6 +29,10 @@ def atomic_write(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise WriteError(exc.errno, f"cannot write {path} ({exc.strerror}): nothing was written",
+                         str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[2] / "golden"
 MANIFEST = "manifest.yml"
 MANIFEST_FIELDS = (
     "cpu_count", "date", "device", "device_kind", "inter_op_threads", "intra_op_threads", "keras",
-    "machine", "numpy", "onednn", "op_determinism", "python", "tensorflow", "tf32",
+    "machine", "numpy", "onednn", "op_determinism", "python", "tensorflow", "tf32", "tf_losses_module",
 )
 _NAME = re.compile(r"[a-z0-9_]+")
 # A table's file beside the experiment's name.
@@ -73,14 +73,19 @@ def kind_dir(root: Path, kind: str) -> Path:
 
 
 def check_layout(root: Path) -> None:
-    """Every folder under the golden root is a device kind: anything else is a mistake
-    (a typo, a copy) whose goldens nothing would ever check."""
+    """A golden folder holds one real folder per device kind, nothing else: anything else is a
+    mistake (a typo, a copy, the wrong --golden-dir) whose goldens nothing would ever check,
+    and a link would let a regeneration write outside the folder it was given."""
     for path in sorted(root.iterdir()) if root.is_dir() else []:
         if path.name.startswith("."):
             continue  # .regen: what an interrupted regeneration staged; .lock
-        if not path.is_dir() or path.name not in KINDS:
-            raise GoldenError(path, f"is not the folder of a device kind ({', '.join(KINDS)})",
-                              fix="rename it to the kind it holds, or remove it")
+        if path.is_symlink() or not path.is_dir() or path.name not in KINDS:
+            what = "a link" if path.is_symlink() else "not the folder of a device kind"
+            raise GoldenError(path, f"is {what} ({', '.join(KINDS)}): {root} does not look like a "
+                                    "golden folder",
+                              fix=f"if {root} is the golden folder, move {path.name} out of it (or "
+                                  "rename it to the kind it holds); otherwise give --golden-dir an "
+                                  "empty folder or a golden folder")
 
 
 def paths(root: Path, kind: str, experiment: str) -> GoldenPaths:
@@ -200,11 +205,14 @@ def read_manifest(root: Path, kind: str) -> dict[str, Any] | None:
     if not path.exists():
         return None
     data = _read_yaml(path)
-    if not isinstance(data, dict):
-        raise GoldenError(path, "is not a mapping of environment fields")
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise GoldenError(path, "is not a mapping of environment fields (names to values)")
     missing = [f for f in MANIFEST_FIELDS if f not in data]
     if missing:
         raise GoldenError(path, f"lacks the fields {missing}")
+    nested = sorted(k for k, v in data.items() if isinstance(v, (dict, list)))
+    if nested:
+        raise GoldenError(path, f"fields {nested} hold a list or mapping, not one value")
     return data
 
 

@@ -1,0 +1,79 @@
+"""The benchmark report from pytest-benchmark's saved runs: missing, empty or damaged runs
+are refused by name, with how to make them again; never a traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from harness.report import benchreport
+from tests.helpers import ROOT
+
+SAVED = sorted((ROOT / "reports" / "benchmarks").glob("*/[0-9][0-9][0-9][0-9]_*.json"))
+
+
+@pytest.fixture
+def storage(tmp_path):
+    folder = tmp_path / "benchmarks" / "Linux-CPython-3.11-64bit"
+    folder.mkdir(parents=True)
+    shutil.copy(SAVED[-1], folder / "0001_run.json")
+    return tmp_path / "benchmarks"
+
+
+def _main(storage, tmp_path, capsys):
+    code = benchreport.main(["--storage", str(storage), "--out", str(tmp_path / "b.md")])
+    return code, capsys.readouterr().err
+
+
+def test_the_saved_run_renders(storage, tmp_path, capsys):
+    code, _ = _main(storage, tmp_path, capsys)
+    assert code in (0, 1)  # 1: a speed target missed, which the report says
+    assert "# Benchmarks of the training loops" in (tmp_path / "b.md").read_text(encoding="utf-8")
+
+
+def _edit(storage, change):
+    path = next(storage.glob("*/0001_run.json"))
+    document = json.loads(path.read_text(encoding="utf-8"))
+    change(document)
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+DAMAGE = {
+    "not JSON": (lambda p: p.write_text("{", encoding="utf-8"), "is not valid JSON"),
+    "empty": (lambda p: p.write_text("", encoding="utf-8"), "is empty"),
+    "not UTF-8": (lambda p: p.write_bytes(b"\xff\xfe\x00"), "is not UTF-8 text"),
+}
+EDITS = {
+    "no benchmarks": (lambda d: d.pop("benchmarks"), "lacks benchmarks"),
+    "machine info of the wrong type": (lambda d: d.__setitem__("machine_info", []), "machine_info is list"),
+    "a time of zero": (lambda d: d["benchmarks"][0]["extra_info"].__setitem__("us_per_step", 0),
+                       "not a positive finite number"),
+    "a mode that is not text": (lambda d: d["benchmarks"][0]["extra_info"].__setitem__("mode", 3),
+                                "extra_info.mode is int, not str"),
+    "rounds missing": (lambda d: d["benchmarks"][0]["stats"].pop("rounds"), "lacks benchmarks[0].stats.rounds"),
+}
+
+
+@pytest.mark.parametrize("damage", [*DAMAGE, *EDITS])
+def test_a_damaged_run_is_refused_by_name(storage, tmp_path, capsys, damage):
+    path = next(storage.glob("*/0001_run.json"))
+    if damage in DAMAGE:
+        DAMAGE[damage][0](path)
+        says = DAMAGE[damage][1]
+    else:
+        _edit(storage, EDITS[damage][0])
+        says = EDITS[damage][1]
+    code, err = _main(storage, tmp_path, capsys)
+    assert code == 2 and str(path) in err and says in err and "tox -e bench" in err
+    assert not (tmp_path / "b.md").exists()
+
+
+def test_no_saved_run_or_no_folder_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    for folder, says in ((tmp_path / "empty", "no saved benchmark run"), (tmp_path / "missing", "does not exist")):
+        with pytest.raises(SystemExit) as info:
+            benchreport.main(["--storage", str(folder), "--out", str(tmp_path / "b.md")])
+        assert info.value.code == 2 and says in capsys.readouterr().err
