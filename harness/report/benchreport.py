@@ -10,7 +10,6 @@ target is missed.
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import sys
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from typing import Any
 from harness import options
 from harness.errors import HarnessError
 from harness.report import documents
+from harness.report.charts import pyplot, save
 from harness.store.files import atomic_write
 from harness.report.markdown import table as markdown_table
 
@@ -224,11 +224,7 @@ def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str,
 
 
 def chart(found: Sequence[Timing], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     labels = [f"{t.experiment} {t.device} {t.mode}" for t in found]
     fig, ax = plt.subplots(figsize=(9, 0.32 * len(found) + 1.2))
     ax.barh(labels, [t.us_per_step for t in found],
@@ -238,10 +234,7 @@ def chart(found: Sequence[Timing], path: Path) -> None:
     ax.set_xlabel("microseconds per training step (median round; log scale)")
     ax.set_title("The training loops by execution mode")
     fig.tight_layout()
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write(path, png.getvalue())
+    save(fig, path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

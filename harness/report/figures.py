@@ -13,38 +13,20 @@ golden redraws them. TensorFlow-free.
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
 import numpy as np
 
+from harness.report.charts import pyplot, save
 from harness.store import golden
-from harness.store.files import atomic_write
 
 IRIS = ("iris_sgd", "iris_sgdm", "iris_adagrad", "iris_rmsprop", "iris_adam")
 REGULARIZATION = ("regularization_free", "regularization_l2")
 DOT_CSV = Path(__file__).resolve().parents[1] / "data" / "dot.csv"
 
 
-def _pyplot():  # noqa: ANN202
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: object, path: Path) -> Path:
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=100)  # type: ignore[attr-defined]
-    _pyplot().close(fig)
-    atomic_write(path, png.getvalue())
-    return path
-
-
 def iris_optimizers(root: Path, kind: str, out: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
     for name in IRIS:
         columns = golden.load(root, kind, name, None).tables["columns"]
@@ -57,7 +39,7 @@ def iris_optimizers(root: Path, kind: str, out: Path) -> Path:
         ax.legend()
     fig.suptitle(f"iris, five optimizers (golden/{kind}; RMSProp's loss is NaN once it diverges)")
     fig.tight_layout()
-    return _save(fig, out / "iris_optimizers.png")
+    return save(fig, out / "iris_optimizers.png")
 
 
 def network(weights: dict[str, float], points: np.ndarray) -> np.ndarray:
@@ -80,7 +62,7 @@ def dots() -> tuple[np.ndarray, np.ndarray]:
 
 
 def regularization(root: Path, kind: str, out: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     x, colour = dots()
     xx, yy = np.mgrid[-3:3:.1, -3:3:.1]
     grid = np.c_[xx.ravel(), yy.ravel()]
@@ -94,7 +76,7 @@ def regularization(root: Path, kind: str, out: Path) -> Path:
         ax.set(title=name.replace("_", " "), xlabel="x1", ylabel="x2")
     fig.suptitle(f"decision boundaries (the 0.5 contour), from the final weights in golden/{kind}")
     fig.tight_layout()
-    return _save(fig, out / "regularization.png")
+    return save(fig, out / "regularization.png")
 
 
 def draw_all(root: Path, out: Path, kind: str = "cpu") -> list[Path]:

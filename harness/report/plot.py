@@ -6,14 +6,13 @@ whether the run drifted from one checkpoint on, wobbled, or went somewhere else.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
 from harness.judge.compare import Comparison, ulp_distance
 from harness.record import Record
-from harness.store.files import atomic_write
+from harness.report.charts import pyplot, save
 
 FAILURES = Path(__file__).resolve().parents[2] / "reports" / "failures"
 # The columns a failure plot draws at most: the first ones to leave their golden.
@@ -37,11 +36,9 @@ def explain(record: Record, comparison: Comparison, plots: Path | None = None) -
 def trajectory_plot(record: Record, comparison: Comparison, path: Path) -> Path | str:
     """Writes the plot; returns its path, or why there is none (matplotlib is optional)."""
     try:
-        import matplotlib
+        plt = pyplot()
     except ImportError:
         return "no plot: matplotlib is not installed"
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     moved = sorted(comparison.columns, key=lambda c: (c.ok, c.first_beyond or 0, -c.max_ulp))[:PLOTTED]
     tolerance = max((c.tolerance for c in comparison.columns), default=0)
@@ -68,8 +65,5 @@ def trajectory_plot(record: Record, comparison: Comparison, path: Path) -> Path 
         bottom.set_ylabel("distance (float32 ULP; 0 drawn at 0.5)")
     fig.suptitle(f"{record.experiment} on {record.device} ({record.mode}) against its golden")
     fig.tight_layout()
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=90)
-    plt.close(fig)
-    atomic_write(path, png.getvalue())
+    save(fig, path, dpi=90)
     return path

@@ -18,7 +18,6 @@ TensorFlow.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import re
 import subprocess
@@ -34,6 +33,7 @@ from harness import options
 from harness.errors import HarnessError
 from harness.execution import modes
 from harness.report import documents
+from harness.report.charts import pyplot, save
 from harness.report.markdown import table as markdown_table
 from harness.store.files import atomic_write
 
@@ -230,11 +230,9 @@ def speed_chart(columns: Sequence[Column], numbers: dict[str, dict[str, dict[str
                 path: Path) -> str:
     """Writes the chart; returns its file name, or why there is none."""
     try:
-        import matplotlib
+        plt = pyplot()
     except ImportError:
         return "(no chart: matplotlib is not installed here)"
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     labels = [c.label for c in columns if c.document is not None]
     fig, axes = plt.subplots(1, 3, figsize=(15, 5), sharey=False)
@@ -249,11 +247,7 @@ def speed_chart(columns: Sequence[Column], numbers: dict[str, dict[str, dict[str
         axes[0].legend(fontsize=7)
     fig.suptitle("The training loops of the note and the course, per TensorFlow release (one run each)")
     fig.tight_layout()
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=90)
-    plt.close(fig)
-    atomic_write(path, png.getvalue())
-    return path.name
+    return save(fig, path, dpi=90).name
 
 
 def release_order(stem: str) -> tuple[int, int, int, str]:
