@@ -225,25 +225,25 @@ def _loads_or_names_the_file(root: Path) -> None:
             assert str(root) in str(exc), str(exc)
 
 
-@given(case=damaged_stores())
-def test_a_damaged_golden_store_is_read_or_refused_by_name(tmp_path_factory, case):
-    damage, target, data = case
+def _damaged_copy(tmp_path_factory: Any, case: tuple[str, str, Any]) -> tuple[Path, dict[str, str]]:
+    """A copy of the committed store with the drawn damage, and its digest after the damage."""
     root = tmp_path_factory.mktemp("store")
     shutil.copytree(golden.ROOT / "cpu", root / "cpu")
-    _damage(root, damage, target, data)
-    after_damage = _digest(root)
+    _damage(root, *case)
+    return root, _digest(root)
+
+
+@given(case=damaged_stores())
+def test_a_damaged_golden_store_is_read_or_refused_by_name(tmp_path_factory, case):
+    root, after_damage = _damaged_copy(tmp_path_factory, case)
     _loads_or_names_the_file(root)
     assert _digest(root) == after_damage  # reading never writes
 
 
 @given(case=damaged_stores())
 def test_check_on_a_damaged_store_judges_or_exits_2_naming_the_file(tmp_path_factory, case):
-    damage, target, data = case
-    root = tmp_path_factory.mktemp("store")
-    shutil.copytree(golden.ROOT / "cpu", root / "cpu")
-    _damage(root, damage, target, data)
-    after_damage = _digest(root)
-    stem = target.split(".")[0]
+    root, after_damage = _damaged_copy(tmp_path_factory, case)
+    stem = case[1].split(".")[0]
     names = [stem] if stem in CHEAP else ["cross_entropy"]
     done = run_cli("check", *names, "--golden-dir", str(root), "--json-out", str(root.parent / "out.json"))
     assert done.returncode in (0, 1, 2), done
