@@ -103,17 +103,21 @@ def writable_folder(option: str) -> Callable[[str], Path]:
 
 
 def output_file(option: str) -> Callable[[str], Path]:
-    """A file to write: not a folder, in a folder that exists and is writable."""
+    """A file to write: not a folder; its folder exists and is writable, or can be made inside one
+    that is (a fresh clone has no reports/tf-matrix/ until the first release writes there)."""
 
     def parse(text: str) -> Path:
         path = _path(text)
         if path.is_dir():
             raise argparse.ArgumentTypeError(f"{text!r} is a folder (expected a file to write)")
         parent = path.parent
-        if not parent.is_dir():
-            raise argparse.ArgumentTypeError(f"{text!r}: its folder {parent} does not exist")
-        if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            raise argparse.ArgumentTypeError(f"{text!r} is not writable")
+        if parent.exists() and not parent.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r}: {parent} is not a folder")
+        existing = parent if parent.exists() else _nearest_existing(parent)
+        if not existing.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r}: {existing} is not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise argparse.ArgumentTypeError(f"{text!r} is not writable ({existing} cannot be written)")
         return path
 
     parse.__name__ = option

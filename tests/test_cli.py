@@ -141,3 +141,18 @@ def test_check_in_a_mode_says_declared_for_a_declared_difference_and_passes(tmp_
     assert "declared (from epoch 3, max 5 ULP)" in done.stdout
     verdicts = {r["experiment"]: r["mode_verdict"] for r in json.loads(out.read_text())["results"]}
     assert verdicts == {"lr_exponential_decay": "declared", "gradient_descent": "identical"}
+
+
+def test_an_output_file_gets_its_folder_made_inside_a_writable_one(tmp_path):
+    """A fresh clone has no reports/tf-matrix/: the first release's results make it."""
+    out = tmp_path / "new" / "deeper" / "check.json"
+    done = cli("check", "tensor_creation", "--device", "cpu", "--json-out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(out.read_text())["results"][0]["experiment"] == "tensor_creation"
+
+
+def test_an_output_file_under_a_file_is_refused_naming_it(tmp_path):
+    (tmp_path / "plain").write_text("x\n")
+    done = cli("check", "tensor_creation", "--json-out", str(tmp_path / "plain" / "sub" / "out.json"))
+    assert done.returncode == 2
+    assert "--json-out" in done.stderr and "plain is not a folder" in done.stderr
