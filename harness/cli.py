@@ -13,24 +13,35 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 # TensorFlow's C++ start-up chatter would bury the summary; warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from harness import options  # noqa: E402
-from harness.errors import HarnessError, UsageError  # noqa: E402
-from harness.execution import modes  # noqa: E402
+from harness import options
+from harness.errors import HarnessError, UsageError
+from harness.execution import modes
+
+if TYPE_CHECKING:  # the CLI imports TensorFlow only when a command needs it
+    from harness.execution.devices import Device
+    from harness.execution.pool import Done, Job, WorkerSetup
+    from harness.experiments.declare import Experiment
+    from harness.judge.verdict import Result
+    from harness.record import Record
 
 PROJECT = Path(__file__).resolve().parent.parent
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
-    parser.add_argument("--logical-cpus", type=options.count("--logical-cpus", options.MAX_PARALLEL), metavar="N",
+    parser.add_argument("--logical-cpus", metavar="N",
+                        type=options.count("--logical-cpus", options.MAX_PARALLEL),
                         help="split the CPU into N logical devices (CPU:0 .. CPU:N-1) first")
-    parser.add_argument("--intra-op-threads", type=options.count("--intra-op-threads", options.MAX_PARALLEL), metavar="N",
+    parser.add_argument("--intra-op-threads", metavar="N",
+                        type=options.count("--intra-op-threads", options.MAX_PARALLEL),
                         help="TensorFlow's intra-op thread pool size (default: one per core)")
-    parser.add_argument("--inter-op-threads", type=options.count("--inter-op-threads", options.MAX_PARALLEL), metavar="N",
+    parser.add_argument("--inter-op-threads", metavar="N",
+                        type=options.count("--inter-op-threads", options.MAX_PARALLEL),
                         help="TensorFlow's inter-op thread pool size (default: one per core)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="the experiments, grouped by the chapter and section they come from")
@@ -40,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("names", nargs="*", metavar="NAME", help="experiments (default: all)")
         p.add_argument("--device", action="append", type=options.nonempty("--device"), metavar="DEV",
                        help="all, cpu, gpu or a device name such as CPU:0 (repeatable; default all)")
-        p.add_argument("--jobs", type=options.count("--jobs", options.MAX_PARALLEL), default=os.cpu_count() or 1, metavar="N",
+        p.add_argument("--jobs", type=options.count("--jobs", options.MAX_PARALLEL), metavar="N",
+                       default=os.cpu_count() or 1,
                        help="processes to run experiments in (default: one per core)")
         if name in ("run", "check"):
             p.add_argument("--mode", default=modes.REFERENCE, type=options.mode, metavar="MODE",
@@ -117,7 +129,7 @@ def _default_root() -> Path:
     return golden.ROOT
 
 
-def _experiments(args: argparse.Namespace) -> list:
+def _experiments(args: argparse.Namespace) -> list[Experiment]:
     from harness.experiments import catalog
 
     options.no_repeats("experiment", args.names)
@@ -132,13 +144,13 @@ def _experiments(args: argparse.Namespace) -> list:
     return catalog.select(args.names)
 
 
-def _setup(args: argparse.Namespace):  # noqa: ANN202
+def _setup(args: argparse.Namespace) -> WorkerSetup:
     from harness.execution.pool import WorkerSetup
 
     return WorkerSetup(args.logical_cpus, args.intra_op_threads, args.inter_op_threads)
 
 
-def _devices(args: argparse.Namespace) -> list:
+def _devices(args: argparse.Namespace) -> list[Device]:
     from harness.execution import devices, runtime
 
     # Both must be set before TensorFlow starts its thread pools.
@@ -160,7 +172,7 @@ def _list() -> int:
     from harness.experiments import catalog
     from harness.report.console import table
 
-    current: tuple = ()
+    current: tuple[str, str] | tuple[()] = ()
     lines: list[str] = []
     rows: list[tuple[str, str, str]] = []
     for e in catalog.all_experiments():
@@ -178,15 +190,16 @@ def _list() -> int:
     return 0
 
 
-def _jobs(experiments: list, devices: list, mode: str, epochs: int | None = None,
-          golden: Path | None = None, twice: bool = False) -> list:
+def _jobs(experiments: list[Experiment], devices: list[Device], mode: str, epochs: int | None = None,
+          golden: Path | None = None, twice: bool = False) -> list[Job]:
     from harness.execution.pool import Job
 
     return [Job(e.name, d.name, mode, epochs if e.trains else None, str(golden) if golden else None, twice)
             for d in devices for e in experiments]
 
 
-def _run(experiments: list, devices: list, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
+def _run(experiments: list[Experiment], devices: list[Device], args: argparse.Namespace,
+         setup: WorkerSetup) -> int:
     from harness.execution.pool import run_all
 
     records = _records(run_all(_jobs(experiments, devices, args.mode, args.epochs), args.jobs, setup))
@@ -194,26 +207,31 @@ def _run(experiments: list, devices: list, args: argparse.Namespace, setup) -> i
         json.dump([r.to_json() for r in records], sys.stdout, indent=1, ensure_ascii=False)
         print()
         return 0
-    for experiment, record in zip(experiments * len(devices), records):
+    for experiment, record in zip(experiments * len(devices), records, strict=True):
         print(f"== {record.experiment} on {record.device} ({record.mode}) ==")
         print(experiment.render(record) if experiment.render else _scalars(record.scalars))
         print()
     return 0
 
 
-def _records(done: list) -> list:
+def _records(done: list[Done]) -> list[Record]:
     """The records of jobs that must all have run (run, regen): the first error stops here."""
+    records = []
     for d in done:
         if d.error is not None:
             raise d.error
-    return [d.record for d in done]
+        if d.record is None:
+            raise HarnessError(f"{d.job.experiment} on {d.job.device} stopped without a record or an error")
+        records.append(d.record)
+    return records
 
 
-def _scalars(scalars: dict) -> str:
+def _scalars(scalars: dict[str, Any]) -> str:
     return "\n".join(f"{name}: {value}" for name, value in scalars.items())
 
 
-def _check(experiments: list, devices: list, root: Path, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
+def _check(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace,
+           setup: WorkerSetup) -> int:
     from harness.execution.pool import run_all
     from harness.report import console
     from harness.report.plot import explain
@@ -237,7 +255,7 @@ def _check(experiments: list, devices: list, root: Path, args: argparse.Namespac
     return _status(results)
 
 
-def _status(results: list) -> int:
+def _status(results: list[Result]) -> int:
     from harness.errors import GoldenError
 
     # 2: a golden could not be used (missing, damaged): the input, not the run, is wrong.
@@ -246,15 +264,15 @@ def _status(results: list) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
-def _judged(root: Path, experiments: list, done: list) -> list:
+def _judged(root: Path, experiments: list[Experiment], done: list[Done]) -> list[Result]:
     """Each run against its golden (a run in another mode: against the eager golden and what
     its experiment declares), the printed numbers and the claims; a run that stopped, as such."""
     from harness.judge.verdict import Result, judge, judge_mode
     from harness.record import Record
 
     by_run = {(d.record.device, d.record.experiment): d.record for d in done if d.record is not None}
-    results = []
-    for experiment, d in zip(experiments, done):
+    results: list[Result] = []
+    for experiment, d in zip(experiments, done, strict=True):
         if d.record is None:
             placeholder = Record(d.job.experiment, d.job.device, d.job.device.split(":")[0].lower(), "",
                                  mode=d.job.mode)
@@ -267,7 +285,7 @@ def _judged(root: Path, experiments: list, done: list) -> list:
     return results
 
 
-def _environment(root: Path, devices: list) -> tuple[dict, dict]:
+def _environment(root: Path, devices: list[Device]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The manifests of the goldens of the devices' kinds, and this environment; printed as the
     differences between them. Stops when there are no goldens for a kind."""
     from harness.execution import runtime
@@ -294,7 +312,8 @@ def _environment(root: Path, devices: list) -> tuple[dict, dict]:
     return manifests, fingerprints
 
 
-def _matrix(experiments: list, devices: list, root: Path, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
+def _matrix(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace,
+            setup: WorkerSetup) -> int:
     import dataclasses
 
     from harness.execution.pool import run_all
@@ -311,12 +330,12 @@ def _matrix(experiments: list, devices: list, root: Path, args: argparse.Namespa
     first = run_all(jobs, args.jobs, setup)
     fresh = run_all([dataclasses.replace(j, twice=False) for j in jobs], args.jobs, setup, fresh=True)
     results = []
-    for result, d, f in zip(_judged(root, subjects, first), first, fresh):
+    for result, d, f in zip(_judged(root, subjects, first), first, fresh, strict=True):
         parted = [(what, other) for what, other in (("the second run in the same process", d.again),
                                                      ("the timed call of the second run's loop", d.timed),
                                                      ("a run in a fresh process", f.record))
                   if other is not None and d.record is not None and not _same_bits(d.record, other)]
-        if parted:
+        if parted and d.record is not None:
             what, other = parted[0]
             where = compare(other, d.record.tables(), d.record.scalars, 0).explain().splitlines()
             nondeterministic = f"{what} differs from the first: " + "; ".join(line.strip() for line in where[1:3])
@@ -337,7 +356,8 @@ def _same_bits(a: object, b: object) -> bool:
                for f in fields)
 
 
-def _regen(experiments: list, devices: list, root: Path, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
+def _regen(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace,
+           setup: WorkerSetup) -> int:
     from harness.execution import runtime
     from harness.store import golden, lock
 
@@ -347,7 +367,8 @@ def _regen(experiments: list, devices: list, root: Path, args: argparse.Namespac
         return _regenerate(experiments, devices, root, args, setup)
 
 
-def _regenerate(experiments: list, devices: list, root: Path, args: argparse.Namespace, setup) -> int:  # noqa: ANN001
+def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace,
+                setup: WorkerSetup) -> int:
     from harness.errors import GoldenError
     from harness.execution import runtime
     from harness.execution.pool import run_all
@@ -357,12 +378,12 @@ def _regenerate(experiments: list, devices: list, root: Path, args: argparse.Nam
 
     # One device of each kind writes; every run finishes before the first file is touched,
     # and each kind's folder is replaced in one step (golden.regenerate).
-    writers = {}
+    writers: dict[str, Device] = {}
     for device in devices:
         writers.setdefault(device.kind, device)
     records = _records(run_all(_jobs(experiments, list(writers.values()), modes.REFERENCE), args.jobs, setup))
-    changes = [drift.change(root, e, r) for e, r in zip(experiments * len(writers), records)]
-    manifests = {}
+    changes = [drift.change(root, e, r) for e, r in zip(experiments * len(writers), records, strict=True)]
+    manifests: dict[str, dict[str, Any] | None] = {}
     for kind in writers:
         try:
             manifests[kind] = golden.read_manifest(root, kind)

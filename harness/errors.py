@@ -51,3 +51,19 @@ class GoldenMissing(GoldenError):
             f"  fix: write it on purpose with `tox -e regen` (or `python -m harness regen NAME`), "
             f"review it and commit it",
         )
+
+
+class ProgramError(HarnessError):
+    """An experiment's program raised where it ran before: under another TensorFlow an API can
+    change, and the matrix reports it as that experiment's error instead of stopping the release."""
+
+    @classmethod
+    def of(cls, experiment: str, exc: BaseException) -> ProgramError:
+        import traceback
+
+        # The innermost line of the harness (the program as written), else the innermost of all.
+        frames = traceback.extract_tb(exc.__traceback__)
+        own = [f for f in frames if "/harness/" in f.filename.replace("\\", "/")] or frames
+        where = f" at {own[-1].filename}:{own[-1].lineno}" if own else ""
+        text = str(exc).strip().splitlines()
+        return cls(f"{experiment} raised {type(exc).__name__}{where}: {text[-1] if text else ''}")

@@ -110,7 +110,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             # Untimed, a benchmark is a smoke check of the timing code, which goes the same way
             # for every program with the same update rule (test_modes builds every loop in
             # every mode): one per rule. ``tox -e bench`` times them all.
-            trainers = list({e.training.update.name: e for e in reversed(trainers)}.values())[::-1]
+            trainers = list({e.training.update.name: e for e in reversed(trainers)
+                             if e.training is not None}.values())[::-1]
         metafunc.parametrize("trainer", trainers, ids=lambda e: e.name)
     if "experiment" in metafunc.fixturenames:
         metafunc.parametrize("experiment", catalog.all_experiments(), ids=lambda e: e.name)
@@ -129,9 +130,15 @@ def _subject(item: pytest.Item) -> Experiment | None:
     params = params.params if params else {}
     for key in ("experiment", "trainer", "printed", "claim"):
         value = params.get(key)
-        if value is not None:
-            return value[0] if isinstance(value, tuple) else value
+        found = value[0] if isinstance(value, tuple) else value
+        if isinstance(found, Experiment):
+            return found
     return None
+
+
+def _module(item: pytest.Item) -> str:
+    module = getattr(item, "module", None)
+    return module.__name__ if module is not None else item.nodeid.split("::")[0]
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into groups
@@ -142,7 +149,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept, dropped = [], []
     for item in items:
         marker = item.get_closest_marker("harness_missing_kind")
-        key = (item.module.__name__, marker.args[0]) if marker else None
+        key = (_module(item), marker.args[0]) if marker else None
         if key is not None and key in said:
             dropped.append(item)
             continue
@@ -158,8 +165,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # module-scoped fixtures they share.
     for item in items:
         subject = _subject(item)
-        group = subject.run_group if subject is not None and "record_of" in item.fixturenames \
-            else item.module.__name__
+        group = subject.run_group if subject is not None and "record_of" in getattr(item, "fixturenames", ()) \
+            else _module(item)
         item.add_marker(pytest.mark.xdist_group(group))
 
 

@@ -59,7 +59,7 @@ def test_an_inconsistent_declaration_fails_with_its_name(case):
 def test_a_name_declared_twice_or_printed_for_an_unknown_experiment_fails():
     with pytest.raises(DeclarationError, match="'iris_sgd' is declared twice"):
         catalog.build([_section(IRIS_SGD), _section(IRIS_SGD)])
-    with pytest.raises(DeclarationError, match="'nobody' .* no section declares it"):
+    with pytest.raises(DeclarationError, match=r"'nobody' .* no section declares it"):
         catalog.build([_section(IRIS_SGD, also={"nobody": ((), ())})])
 
 

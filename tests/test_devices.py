@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from harness.execution.devices import Device, missing_kinds, select
 from harness.errors import UnknownName
+from harness.execution.devices import Device, missing_kinds, select
 from tests.helpers import cli, harness, nested
 
 TWO_CPUS = [Device("CPU:0"), Device("CPU:1")]

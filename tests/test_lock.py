@@ -88,9 +88,8 @@ def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
         "    print('holding', flush=True)\n"
         "    time.sleep(600)\n"), str(root)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-    with pytest.raises(HarnessError, match=f"pid {holder.pid}"):
-        with lock.held(root, 0.3, lambda line: None):
-            pass
+    with pytest.raises(HarnessError, match=f"pid {holder.pid}"), lock.held(root, 0.3, lambda line: None):
+        pass
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=60)
     # The kernel dropped the killed holder's lock: taken at once, though the file still names it.

@@ -53,8 +53,8 @@ def test_oracle_has_the_programs_data_and_loop(trainer, device):
                                else v) for v in batch) for batch in setup.batches()]
     ours, _ = program.data()
     assert len(theirs) == len(ours)
-    for a, b in zip(theirs, ours):
-        for x, y in zip(a, b):
+    for a, b in zip(theirs, ours, strict=True):
+        for x, y in zip(a, b, strict=True):
             assert np.array_equal(x, y)
     assert program.epochs == trainer.epochs
     assert [program.lr(e) if callable(program.lr) else program.lr for e in (0, 1, 7)] == [

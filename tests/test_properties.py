@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis import given
 
 from harness import cli
 from harness.errors import GoldenError, HarnessError
@@ -34,7 +33,8 @@ from harness.execution import modes
 from harness.experiments import catalog
 from harness.judge.verdict import load
 from harness.store import golden
-from tests.helpers import ROOT, Done, cli as run_cli
+from tests.helpers import ROOT, Done
+from tests.helpers import cli as run_cli
 
 settings.register_profile("default", max_examples=10, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -107,7 +107,7 @@ def command_lines(draw: Callable[..., Any], sandbox: dict[str, Path], run_dir: P
     for action in draw(st.lists(st.sampled_from(globals_), max_size=2, unique_by=lambda a: a.dest)):
         argv += [draw(st.sampled_from(action.option_strings)), draw(_values(action, sandbox, run_dir))]
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    name = draw(st.sampled_from(sorted(sub.choices) + ["nonsense"]))
+    name = draw(st.sampled_from([*sorted(sub.choices), "nonsense"]))
     argv.append(name)
     if name == "nonsense":
         return argv
@@ -195,7 +195,7 @@ DAMAGES: dict[str, Callable[[bytes, Any], bytes]] = {
 
 @st.composite
 def damaged_stores(draw: Callable[..., Any]) -> tuple[str, str, Any]:
-    damage = draw(st.sampled_from(sorted(DAMAGES) + ["a file removed", "a file added", "a folder added"]))
+    damage = draw(st.sampled_from([*sorted(DAMAGES), "a file removed", "a file added", "a folder added"]))
     target = draw(st.sampled_from(FILES))
     return damage, target, draw(st.data())
 

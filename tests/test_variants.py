@@ -27,7 +27,8 @@ def test_check_json_out_feeds_the_variant_tables(document):
     loaded = json.loads(document.read_text(encoding="utf-8"))
     assert loaded["manifest"]["cpu"]["tensorflow"] == loaded["environment"]["cpu"]["tensorflow"]
     assert [r["status"] for r in loaded["results"]] == ["identical", "identical"]
-    lines = variants.table([variants.load(document, "TF here"), variants.Column("TF 2.15", missing="did not run (exit 1)")])
+    lines = variants.table([variants.load(document, "TF here"),
+                            variants.Column("TF 2.15", missing="did not run (exit 1)")])
     assert lines[2] == "| `cross_entropy` | identical | did not run (exit 1) |"
     assert lines[-1] == "| *printed numbers that reproduce* | 8 of 8 | - |"
 
@@ -67,7 +68,8 @@ DAMAGE = {
     "empty": ("", "is empty"),
     "not JSON": ("{results: [", "is not valid JSON"),
     "results missing": ('{"environment": {}, "manifest": {}}', "lacks results"),
-    "a result of the wrong shape": ('{"environment": {}, "manifest": {}, "results": [1]}', "results[0] is not an object"),
+    "a result of the wrong shape": ('{"environment": {}, "manifest": {}, "results": [1]}',
+                                    "results[0] is not an object"),
     "a field of the wrong type": ('{"environment": {}, "manifest": {}, "results": [{"experiment": 1}]}',
                                   "results[0].experiment is int, not str"),
 }

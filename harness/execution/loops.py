@@ -10,16 +10,17 @@ epoch's summed batch losses and the test counts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from harness.errors import HarnessError
 from harness.execution import modes
 from harness.execution.recorder import Recorder, Row
 from harness.experiments.declare import Outcome
 from harness.experiments.training import TestAccuracy, Training
-from harness.errors import HarnessError
 from harness.record import NON_FINITE, flat, non_finite_summary, plain
 
 
@@ -162,7 +163,7 @@ def fused_loop(loop: Loop, jit_compile: bool) -> Callable[[Recorder], None]:
     stretch of epochs between two recorded epochs."""
     training, setup = loop.training, loop.setup
     rows = training.row_epochs(loop.epochs)
-    stretches = [b - a for a, b in zip([-1, *rows], rows)]
+    stretches = [b - a for a, b in pairwise([-1, *rows])]
     batches = [tuple(b) for b in setup.batches()]
     tests = [tuple(b) for b in setup.test] if loop.accuracy is not None else []
     total_number = sum(int(x.shape[0]) for x, _ in tests)
@@ -172,12 +173,12 @@ def fused_loop(loop: Loop, jit_compile: bool) -> Callable[[Recorder], None]:
 
     # Written with tf.while_loop rather than AutoGraph: tracing is part of the time to the
     # first result.
-    @tf.function(jit_compile=jit_compile, autograph=False)
+    @tf.function(jit_compile=jit_compile, autograph=False)  # type: ignore[untyped-decorator]
     def graph() -> dict[str, tf.Tensor]:
         lengths = tf.constant(stretches)
         lrs = tf.constant(schedule, tf.float32) if schedule is not None else None
 
-        def epoch(done: Any, index: Any, state: dict[str, Any], loss: Any, loss_all: Any) -> tuple:
+        def epoch(done: Any, index: Any, state: dict[str, Any], loss: Any, loss_all: Any) -> tuple[Any, ...]:
             lr = tf.gather(lrs, index) if lrs is not None else training.lr
             loss_all = tf.constant(0.0)
             for batch in batches:
@@ -187,14 +188,14 @@ def fused_loop(loop: Loop, jit_compile: bool) -> Callable[[Recorder], None]:
                 loss_all = loss_all + loss
             return done + 1, index + 1, state, loss, loss_all
 
-        def stretch(k: Any, index: Any, state: dict[str, Any], arrays: dict[str, Any]) -> tuple:
+        def stretch(k: Any, index: Any, state: dict[str, Any], arrays: dict[str, Any]) -> tuple[Any, ...]:
             _, index, state, loss, loss_all = tf.while_loop(
                 lambda done, *_: done < lengths[k], epoch,
                 (tf.constant(0), index, state, tf.constant(0.0), tf.constant(0.0)))
             values = {"loss": loss, "loss_all": loss_all,
                       **{f"var/{n}": v.read_value() for n, v in setup.variables.items()},
                       **{f"state/{n}": s for n, s in state.items()}}
-            if tests:
+            if tests and loop.accuracy is not None:
                 values["correct"] = tf.add_n([loop.accuracy.count_correct(x, y, **setup.variables)
                                               for x, y in tests])
             arrays = {key: arrays[key].write(k, values[key]) for key in arrays}

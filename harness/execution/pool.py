@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, ProgramError
 from harness.record import Record
 
 
@@ -68,7 +69,7 @@ def _start(setup: WorkerSetup) -> None:
     setup.apply()
 
 
-def _expected_initial(job: Job) -> dict | None:
+def _expected_initial(job: Job) -> dict[str, Any] | None:
     if job.golden is None:
         return None
     from harness.execution.devices import Device
@@ -100,6 +101,8 @@ def _work(job: Job) -> tuple[Done, float]:
                         seconds_per_step=timing.seconds / timing.steps)
     except HarnessError as exc:
         done = Done(job, None, exc)
+    except Exception as exc:  # the program's own failure, e.g. an API another release changed
+        done = Done(job, None, ProgramError.of(job.experiment, exc))
     return done, time.perf_counter() - start
 
 

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.experiments.training import (
-    Column, LearningRate, MeanBatchLoss, StepLoss, TestAccuracy, Training, Weights,
+    Column,
+    LearningRate,
+    MeanBatchLoss,
+    StepLoss,
+    TestAccuracy,
+    Training,
+    Weights,
 )
 from harness.record import Table, flat, plain
 

@@ -73,6 +73,8 @@ def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: s
     timing = None
     with pinned(device):
         if training is None:
+            if experiment.fn is None:
+                raise HarnessError(f"{experiment.name} declares neither a program nor a training loop")
             outcome = experiment.fn()
         else:
             loop = Loop(training, mode, epochs)

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from harness.errors import HarnessError
 # Neither the default graph seed nor the determinism flag has a public getter.
 from tensorflow.python.framework import config as tf_config
 from tensorflow.python.framework import random_seed
+
+from harness.errors import HarnessError
 
 DEFAULT_GRAPH_SEED: int = random_seed.DEFAULT_GRAPH_SEED
 
@@ -93,7 +94,7 @@ def fingerprint(kind: str) -> dict[str, Any]:
 
     return {
         "cpu_count": os.cpu_count(),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
         "device_kind": kind,
         "device": device_description(kind),
         # 0 means TensorFlow's default: as many threads as cpu_count.

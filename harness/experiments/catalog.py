@@ -20,8 +20,15 @@ from harness.experiments.declare import Experiment, with_printed
 
 def _sections() -> list[ModuleType]:
     from harness.experiments.course import (
-        c1_2_design, c1_3_tensors, c1_4_functions, c1_6_iris, c2_1_preliminaries,
-        c2_2_learning_rate, c2_4_loss_functions, c2_5_regularization, c2_6_optimizers,
+        c1_2_design,
+        c1_3_tensors,
+        c1_4_functions,
+        c1_6_iris,
+        c2_1_preliminaries,
+        c2_2_learning_rate,
+        c2_4_loss_functions,
+        c2_5_regularization,
+        c2_6_optimizers,
     )
     from harness.experiments.note import loss_functions, tensor_basics
 

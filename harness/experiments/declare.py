@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 if TYPE_CHECKING:
     from harness.experiments.training import Training
     from harness.record import Record
 
-NOTE = "note"
-COURSE = "course"
+NOTE: Final = "note"
+COURSE: Final = "course"
 
 
 @dataclass(frozen=True, order=True)

@@ -87,7 +87,7 @@ def exponential_decay(base: float, decay: float, step: int) -> Any:
     """``lr = LR_BASE * LR_DECAY ** (epoch / LR_STEP)``, per epoch, in Python floats (p10)."""
 
     def lr(epoch: int) -> float:
-        return base * decay ** (epoch / step)
+        return float(base * decay ** (epoch / step))
 
     lr.__qualname__ = f"exponential_decay({base}, {decay}, {step})"
     return lr

@@ -34,8 +34,8 @@ def ulp_distance(a: Any, b: Any, dtype: type = np.float32) -> np.ndarray:
     NaN is 0 from NaN and infinitely far from everything else.
     """
     bits, mask = (np.int32, 0x7FFFFFFF) if dtype == np.float32 else (np.int64, 0x7FFFFFFFFFFFFFFF)
-    x = np.asarray(a, dtype=dtype)
-    y = np.asarray(b, dtype=dtype)
+    x: np.ndarray = np.asarray(a, dtype=dtype)
+    y: np.ndarray = np.asarray(b, dtype=dtype)
 
     def ordered(v: np.ndarray) -> np.ndarray:
         raw = v.view(bits).astype(object if dtype != np.float32 else np.int64)
@@ -55,7 +55,7 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
 

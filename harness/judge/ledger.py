@@ -131,9 +131,10 @@ class PrintedCheck:
 
     def distance(self) -> str:
         """How far the measured value is from the printed one, for people."""
-        if self.reproduces or self.ulps is None:
+        difference = self.difference
+        if self.reproduces or self.ulps is None or difference is None:
             return ""
-        relative = abs(self.difference / float(self.printed.text)) if float(self.printed.text) else math.inf
+        relative = abs(difference / float(self.printed.text)) if float(self.printed.text) else math.inf
         digit = "in the last printed digit, " if self._last_digit() else ""
         return f"{digit}{self.ulps:.0f} ULP ({self.printed.precision}), {relative:.2g} relative"
 

@@ -44,7 +44,8 @@ def square(batch: tuple[np.ndarray, ...], p: Params) -> tuple[np.ndarray, Params
 
 def softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    p: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return p
 
 
 def softmax_mse(batch: tuple[np.ndarray, ...], p: Params) -> tuple[np.ndarray, Params, None]:

@@ -11,6 +11,11 @@ State = dict[str, Any]
 
 def update(rule: str, w: np.ndarray, g: np.ndarray, lr: Any, state: State, step: int) -> np.ndarray:
     """The new value of ``w``; ``state`` (this variable's moments) is updated in place."""
+    new: np.ndarray = _rule(rule, w, g, lr, state, step)
+    return new
+
+
+def _rule(rule: str, w: np.ndarray, g: np.ndarray, lr: Any, state: State, step: int) -> Any:
     t = w.dtype.type
     lr = t(lr)
     if rule == "sgd":

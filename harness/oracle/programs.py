@@ -92,12 +92,13 @@ class Program:
 
 
 def _decay(epoch: int) -> float:
-    return 0.2 * 0.99 ** (epoch / 1)
+    return float(0.2 * 0.99 ** (epoch / 1))
 
 
-W1 = {"w1": (2, 1)}
-IRIS = {"w1": (4, 3), "b1": (3,)}
-NET = {"w1": (2, 11), "b1": (11,), "w2": (11, 1), "b2": (1,)}
+Shapes = dict[str, tuple[int, ...]]
+W1: Shapes = {"w1": (2, 1)}
+IRIS: Shapes = {"w1": (4, 3), "b1": (3,)}
+NET: Shapes = {"w1": (2, 11), "b1": (11,), "w2": (11, 1), "b2": (1,)}
 
 PROGRAMS: dict[str, Program] = {
     "mse_regression": Program(lambda: linear_data("float64 y_"), models.linear_mse, "sgd", 0.002, 15000, W1),
@@ -164,7 +165,7 @@ def train(experiment: str, initial: dict[str, Sequence[float] | float], dtype: t
     t = np.dtype(dtype).type
     batches, test = program.data()
     batches = [tuple(b.astype(dtype) if b.dtype.kind == "f" else b for b in batch) for batch in batches]
-    params = {name: np.asarray(initial[f"{name}_initial"], dtype=dtype).reshape(shape)
+    params: dict[str, np.ndarray] = {name: np.asarray(initial[f"{name}_initial"], dtype=dtype).reshape(shape)
               for name, shape in program.shapes.items()}
     state: dict[str, dict[str, Any]] = {name: {} for name in params}
     run = OracleRun()

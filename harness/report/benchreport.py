@@ -21,8 +21,8 @@ from harness import options
 from harness.errors import HarnessError
 from harness.report import documents
 from harness.report.charts import pyplot, save
-from harness.store.files import atomic_write
 from harness.report.markdown import table as markdown_table
+from harness.store.files import atomic_write
 
 REFERENCE = "eager"
 NUMPY = "numpy_float32"
@@ -91,11 +91,11 @@ def _index(found: Sequence[Timing]) -> dict[tuple[str, str, str], Timing]:
     return {t.key: t for t in found}
 
 
-def _eager(index: dict, t: Timing) -> Timing | None:
+def _eager(index: dict[tuple[str, str, str], Timing], t: Timing) -> Timing | None:
     # The NumPy loop is compared with the eager loop on the CPU.
     device = next((d for (e, d, m) in index if e == t.experiment and m == REFERENCE
                    and d.startswith("CPU")), None) if t.mode == NUMPY else t.device
-    return index.get((t.experiment, device, REFERENCE))
+    return index.get((t.experiment, device, REFERENCE)) if device is not None else None
 
 
 def _bit_identical(t: Timing) -> str:
@@ -183,7 +183,8 @@ def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str,
         "",
         f"Run {run['datetime']} (pytest-benchmark {run['version']}): TensorFlow "
         f"{env.get('tensorflow', '?')}, Keras {env.get('keras', '?')}, NumPy {env.get('numpy', '?')}, "
-        f"Python {info.get('python_version', '?')}; CPU {env.get('device', _mapping(info.get('cpu')).get('brand_raw', '?'))} "
+        f"Python {info.get('python_version', '?')}; "
+        f"CPU {env.get('device', _mapping(info.get('cpu')).get('brand_raw', '?'))} "
         f"({env.get('cpu_count', '?')} cores), oneDNN {env.get('onednn', '?')}; devices "
         f"{', '.join(map(str, harness_info.get('devices') or [])) or '?'}.",
         "",

@@ -26,7 +26,7 @@ def width(text: str) -> int:
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [[str(c) for c in headers], *[[str(c) for c in row] for row in rows]]
     widths = [max(width(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines = ["  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -85,7 +85,7 @@ def check_summary(results: Sequence[Result]) -> str:
         f"{len(results)} runs: " + ", ".join(f"{n} {what}" for what, n in counts.items()),
     ]
     details = [str(r.error) for r in results if r.error]
-    return "\n".join(lines + ([""] + details if details else []))
+    return "\n".join(lines + (["", *details] if details else []))
 
 
 def _outcome(result: Result) -> str:
@@ -122,7 +122,7 @@ def ledger_summary(results: Sequence[Result], full: bool = False) -> str:
     failing = [c for c in claims if not c.holds]
     reasons = sorted({p.printed.known_difference or p.printed.impossible or p.printed.not_comparable
                       for p in listed if p.verdict != "reproduces"} - {""})
-    total = Counter(p.verdict for p in printed)
+    total: Counter[str] = Counter(p.verdict for p in printed)
     out = [
         table(("experiment", "device", "printed", *shown), count_rows),
         f"{len(printed)} printed numbers: " + ", ".join(f"{total[v]} {v}" for v in shown),

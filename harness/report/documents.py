@@ -61,4 +61,4 @@ class Shape:
         for i, item in enumerate(found):
             if not isinstance(item, dict):
                 raise DocumentError(self.path, f"{key}[{i}] is not an object", self.fix)
-        return found
+        return list(found)

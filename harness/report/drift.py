@@ -18,7 +18,6 @@ from harness.record import Record
 from harness.report.console import environment_drift
 from harness.report.markdown import table as markdown_table
 
-
 # The columns a drift line names before it counts the rest.
 SHOWN = 3
 

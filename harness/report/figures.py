@@ -51,7 +51,8 @@ def network(weights: dict[str, float], points: np.ndarray) -> np.ndarray:
 
     w1, b1, w2, b2 = matrix("w1", (2, 11)), matrix("b1", (11,)), matrix("w2", (11, 1)), matrix("b2", (1,))
     h1 = np.maximum(points.astype(np.float32) @ w1 + b1, 0)
-    return (h1 @ w2 + b2).ravel()
+    out: np.ndarray = (h1 @ w2 + b2).ravel()
+    return out
 
 
 def dots() -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +68,7 @@ def regularization(root: Path, kind: str, out: Path) -> Path:
     xx, yy = np.mgrid[-3:3:.1, -3:3:.1]
     grid = np.c_[xx.ravel(), yy.ravel()]
     fig, axes = plt.subplots(1, len(REGULARIZATION), figsize=(11, 5))
-    for ax, name in zip(axes, REGULARIZATION):
+    for ax, name in zip(axes, REGULARIZATION, strict=True):
         final = golden.load(root, kind, name, None).tables["checkpoints"]
         weights = {column: values[-1] for column, values in final.items() if column != "epoch"}
         probs = network(weights, grid).reshape(xx.shape)

@@ -93,7 +93,7 @@ def load(path: Path, label: str | None = None) -> Column:
 
 def _short_cell(result: dict[str, Any]) -> str:
     """A result as a table cell: the verdict, and where for anything but identical."""
-    cell = result["cell"]
+    cell = str(result["cell"])
     if result.get("nondeterministic"):
         return "**NONDETERMINISTIC**"
     for word in ("FAIL", "CHANGED", "NOW IDENTICAL", "DIFFERS", "ERROR", "STOPPED"):
@@ -236,7 +236,7 @@ def speed_chart(columns: Sequence[Column], numbers: dict[str, dict[str, dict[str
 
     labels = [c.label for c in columns if c.document is not None]
     fig, axes = plt.subplots(1, 3, figsize=(15, 5), sharey=False)
-    for ax, what in zip(axes, ("eager", "function", "fastest")):
+    for ax, what in zip(axes, ("eager", "function", "fastest"), strict=True):
         for name, releases in sorted(numbers.items()):
             ys = [releases.get(label, {}).get(what, float("nan")) for label in labels]
             ax.plot(labels, ys, marker="o", label=name)
@@ -264,7 +264,7 @@ def matrix(folder: Path, out: Path, chart: Path) -> int:
     if not found:
         raise HarnessError(f"no results in {folder}: run `tox -m matrix` (each tfNNN environment writes one)")
     columns = [load(path, None) for path in found]
-    columns = [Column(f"{c.label} ({p.stem})", c.document) for c, p in zip(columns, found)]
+    columns = [Column(f"{c.label} ({p.stem})", c.document) for c, p in zip(columns, found, strict=True)]
     manifest = next((c.document["manifest"].get("cpu") for c in columns if c.document), None) or {}
     speed_lines, numbers = speed(columns)
     chart_name = speed_chart(columns, numbers, chart)

@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -149,10 +150,10 @@ def read_table(path: Path, expected: list[str], non_finite: Any = None) -> Table
         if row[0] != str(line - 2):
             raise GoldenError(path, f"line {line} has the row index {row[0]!r}, expected {line - 2}: "
                                     "rows were added, removed or reordered")
-        for name, cell in zip(expected, row[1:]):
+        for name, cell in zip(expected, row[1:], strict=True):
             table[name].append(_parse_cell(path, line, name, cell))
     epochs = table["epoch"]
-    if any(b <= a for a, b in zip(epochs, epochs[1:])):
+    if any(b <= a for a, b in pairwise(epochs)):
         raise GoldenError(path, f"epochs are not strictly increasing: {epochs}")
     found = non_finite_cells(table)
     if found != non_finite:

@@ -49,7 +49,7 @@ def held(root: Path, timeout_s: float, say: Callable[[str], None]) -> Iterator[P
                     say(f"waiting: another regeneration holds {path} ({holder(path)})")
                     waiting = True
                 time.sleep(POLL_S)
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, since {stamp}\n".encode(), 0)
         yield path

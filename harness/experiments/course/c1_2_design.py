@@ -81,8 +81,8 @@ def render_gradient_descent(record: Record, with_lr: bool = False) -> str:
     c = record.columns
     lines = []
     for i, epoch in enumerate(c["epoch"]):
-        line = "After %s epoch,w is %f,loss is %f" % (epoch, c["w"][i], c["loss"][i])
-        lines.append(line + (",lr is %f" % c["lr"][i] if with_lr else ""))
+        line = "After %s epoch,w is %f,loss is %f" % (epoch, c["w"][i], c["loss"][i])  # noqa: UP031 (the course's own line)
+        lines.append(line + (",lr is %f" % c["lr"][i] if with_lr else ""))  # noqa: UP031
     return "\n".join(lines)
 
 

@@ -122,7 +122,7 @@ def _enumerated(line: int, part: int) -> Callable[[Record], str]:
 
 
 def _sums_to_one(record: Record) -> bool:
-    return abs(sum(record.scalars["y_pro"]["value"]) - 1) < 1e-6
+    return bool(abs(sum(record.scalars["y_pro"]["value"]) - 1) < 1e-6)
 
 
 EXPERIMENTS = (
@@ -162,13 +162,13 @@ EXPERIMENTS = (
              *(prints(SECTION, f"element {i} {part}", f"<tf.Tensor: shape=(), dtype=int32, numpy={v}>",
                       f"element {i} {part}")
                for i, pair in enumerate(((12, 0), (23, 1), (10, 1), (17, 0)))
-               for part, v in zip(("feature", "label"), pair))),
+               for part, v in zip(("feature", "label"), pair, strict=True))),
     one_shot("gradient_tape", "the derivative of x^2 at x = 3 with tf.GradientTape (p34)", gradient_tape,
              prints(SECTION, "grad", "tf.Tensor(6.0, shape=(), dtype=float32)", "grad")),
     one_shot("enumerate", "Python's enumerate over ['one', 'two', 'three'] (p35)", enumerate_,
              tuple(Printed(f"line {i}, {part}", text, _enumerated(i, j), SECTION, "exact")
                    for i, line in enumerate(("0 one", "1 two", "2 three"))
-                   for j, (part, text) in enumerate(zip(("index", "element"), line.split()))),
+                   for j, (part, text) in enumerate(zip(("index", "element"), line.split(), strict=True))),
              on_device=False),
     one_shot("one_hot", "tf.one_hot([1, 0, 2], depth=3) (p37)", one_hot,
              prints(SECTION, "result of labels1", "tf.Tensor(\n[[0. 1. 0.]\n [1. 0. 0.]\n [0. 0. 1.]], "

@@ -19,9 +19,16 @@ from sklearn import datasets
 
 from harness.experiments import rules
 from harness.experiments.course import section
-from harness.experiments.declare import Claim, Experiment, Outcome, Tolerance
+from harness.experiments.declare import Claim, Experiment, Outcome, Printed, Section, Tolerance
 from harness.experiments.training import (
-    XLA, MeanBatchLoss, ModeDifference, Setup, TestAccuracy, Training, UpdateRule, differing,
+    XLA,
+    MeanBatchLoss,
+    ModeDifference,
+    Setup,
+    TestAccuracy,
+    Training,
+    UpdateRule,
+    differing,
 )
 from harness.record import Record, plain
 
@@ -121,23 +128,23 @@ def iris_training(update: UpdateRule, known_mode_differences: tuple[ModeDifferen
 def render_iris(record: Record) -> str:
     c = record.columns
     return "\n".join(f"Epoch {epoch}, loss: {loss}\nTest_acc: {acc}\n--------------------------"
-                     for epoch, loss, acc in zip(c["epoch"], c["loss"], c["test_acc"]))
+                     for epoch, loss, acc in zip(c["epoch"], c["loss"], c["test_acc"], strict=True))
 
 
-def loss_falls(section_: object) -> Claim:
+def loss_falls(section_: Section) -> Claim:
     return Claim("the loss falls: the last epoch's is below the first's",
                  lambda r: r.last("loss") < r.columns["loss"][0], section_)
 
 
-def learns(section_: object) -> Claim:
+def learns(section_: Section) -> Claim:
     return Claim("the classifier learns: the last epoch's test accuracy is above the first's",
                  lambda r: r.last("test_acc") > r.columns["test_acc"][0], section_)
 
 
-def iris_experiment(name: str, section_: object, summary: str, update: UpdateRule,
+def iris_experiment(name: str, section_: Section, summary: str, update: UpdateRule,
                     tolerance: Tolerance, claims: tuple[Claim, ...],
                     known_mode_differences: tuple[ModeDifference, ...] = (),
-                    printed: tuple = ()) -> Experiment:
+                    printed: tuple[Printed, ...] = ()) -> Experiment:
     return Experiment(name=name, section=section_, summary=summary,
                       training=iris_training(update, known_mode_differences), tolerance=tolerance,
                       claims=claims, printed=printed, render=render_iris)

@@ -94,6 +94,6 @@ EXPERIMENTS = (
         ),
         claims=(Claim("np.c_ pairs the raveled x and y into grid points",
                       lambda r: r.scalars["grid"]["value"] == [list(p) for p in zip(
-                          r.scalars["x.ravel()"]["value"], r.scalars["y.ravel()"]["value"])], SECTION),),
+                          r.scalars["x.ravel()"]["value"], r.scalars["y.ravel()"]["value"], strict=True)], SECTION),),
     ),
 )

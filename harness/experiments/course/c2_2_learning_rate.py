@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from harness.experiments import rules
 from harness.experiments.course import section
 from harness.experiments.course.c1_2_design import NO_REDUCTION, render_gradient_descent, square_loss, w_setup
@@ -48,7 +50,7 @@ LR_EXPONENTIAL_DECAY = Experiment(
     tolerance=Tolerance(0, NO_REDUCTION),
     printed=epoch_prints(SECTION, PRINTED, ("w", "loss", "lr")),
     claims=(Claim("the learning rate decays: each epoch's is smaller than the one before",
-                  lambda r: all(b < a for a, b in zip(r.columns["lr"], r.columns["lr"][1:])), SECTION),
+                  lambda r: all(b < a for a, b in pairwise(r.columns["lr"])), SECTION),
             Claim("w approaches -1, the minimum of (w + 1)^2",
                   lambda r: abs(r.last("w") + 1) < 1e-5, SECTION)),
     render=lambda record: render_gradient_descent(record, with_lr=True),

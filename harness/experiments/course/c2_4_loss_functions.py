@@ -19,16 +19,22 @@ import tensorflow as tf
 
 from harness.experiments.course import section
 from harness.experiments.declare import Claim, Experiment, Printed
-from harness.experiments.training import XLA, ModeDifference, differing
 from harness.experiments.note.loss_functions import (
-    CUSTOM_EPOCHS, CUSTOM_TOLERANCE, at_checkpoint, final, mse_data, render_mse, w1_training,
+    CUSTOM_EPOCHS,
+    CUSTOM_TOLERANCE,
+    at_checkpoint,
+    final,
+    mse_data,
+    render_mse,
+    w1_training,
 )
+from harness.experiments.training import XLA, ModeDifference, differing
 from harness.record import Record
 
 SECTION = section("2.4", "损失函数 (loss functions)")
 
 
-def course_custom_loss(cost: float, profit: float, x: tf.Tensor, y_: list, w1: tf.Variable) -> tf.Tensor:
+def course_custom_loss(cost: float, profit: float, x: tf.Tensor, y_: list[float], w1: tf.Variable) -> tf.Tensor:
     y = tf.matmul(x, w1)
     loss = tf.reduce_sum(tf.where(tf.greater(y, y_), (y - y_) * cost, (y_ - y) * profit))
     return loss
@@ -103,13 +109,17 @@ def _scalar_element(name: str, i: int) -> Callable[[Record], Any]:
     return lambda record: record.scalars[name][i]
 
 
+def _shape_of(name: str) -> Callable[[Record], str]:
+    return lambda record: str((len(record.scalars[name]),))
+
+
 def _softmax_ce_prints() -> tuple[Printed, ...]:
     shown = ("1.68795487e-04", "1.03475622e-03", "6.58839038e-02", "2.58349207e+00", "5.49852354e-02")
     out = []
     for name, label in (("loss_ce1", "分步计算的结果"), ("loss_ce2", "结合计算的结果")):
         out += [Printed(f"{label}[{i}]", text, _scalar_element(name, i), SECTION, "float64")
                 for i, text in enumerate(shown)]
-        out.append(Printed(f"{label}.shape", "(5,)", lambda r, n=name: str((len(r.scalars[n]),)),
+        out.append(Printed(f"{label}.shape", "(5,)", _shape_of(name),
                            SECTION, "exact"))
         out.append(Printed(f"{label}.dtype", "float64", lambda r: r.scalars["loss_dtype"], SECTION, "exact"))
     return tuple(out)

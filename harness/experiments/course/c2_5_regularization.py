@@ -16,6 +16,7 @@ weights.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,9 @@ def free_setup() -> Setup:
     df = pd.read_csv(DOT_CSV)
     x_data = np.array(df[['x1', 'x2']])
     y_data = np.array(df['y_c'])
-    x_train = np.vstack(x_data).reshape(-1, 2)
-    y_train = np.vstack(y_data).reshape(-1, 1)  # 将y_data转换为二维数组
+    # The course's own lines: mypy's NumPy stubs do not take one array for vstack's sequence.
+    x_train = np.vstack(x_data).reshape(-1, 2)  # type: ignore[call-overload]
+    y_train = np.vstack(y_data).reshape(-1, 1)  # type: ignore[call-overload]  # 将y_data转换为二维数组
     x_train = tf.cast(x_train, tf.float32)
     y_train = tf.cast(y_train, tf.float32)
     train_db = tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(32)
@@ -112,7 +114,7 @@ def grid_predictions(setup: Setup) -> dict[str, Any]:
     grid = np.c_[xx.ravel(), yy.ravel()]
     grid = tf.cast(grid, tf.float32)
     # 将网格坐标点喂入神经网络，进行预测，probs为输出
-    probs = []
+    probs: Any = []  # the course reuses the name for the list and the array
     for x_test in grid:
         # 使用训练好的参数进行预测
         h1 = tf.matmul([x_test], w1) + b1
@@ -133,7 +135,8 @@ def grid_predictions(setup: Setup) -> dict[str, Any]:
 
 def render(record: Record) -> str:
     c = record.columns
-    lines = [f"epoch: {epoch} loss: {loss}" for epoch, loss in zip(c["epoch"], c["loss"]) if epoch % 20 == 0]
+    lines = [f"epoch: {epoch} loss: {loss}"
+             for epoch, loss in zip(c["epoch"], c["loss"], strict=True) if epoch % 20 == 0]
     return "\n".join([*lines, "*******predict*******",
                       f"red grid points per row: {record.scalars['grid red per row']}"])
 
@@ -141,7 +144,7 @@ def render(record: Record) -> str:
 def final_weight_norm(record: Record) -> float:
     """The sum of squares of the final w1 and w2, what L2 regularization penalises."""
     row = record.checkpoints
-    return sum(values[-1] ** 2 for name, values in row.items() if name.startswith(("w1_", "w2_")))
+    return float(sum(values[-1] ** 2 for name, values in row.items() if name.startswith(("w1_", "w2_"))))
 
 
 UNSEEDED = "the course draws its weights without a seed: one run among many"
@@ -163,8 +166,12 @@ PRINTED_LOSSES = {
 }
 
 
+def _loss_at(epoch: int) -> Callable[[Record], Any]:
+    return lambda r: r.at(epoch, "loss")
+
+
 def _printed(name: str) -> tuple[Printed, ...]:
-    return tuple(Printed(f"epoch {20 * i}, loss", text, lambda r, e=20 * i: r.at(e, "loss"), SECTION,
+    return tuple(Printed(f"epoch {20 * i}, loss", text, _loss_at(20 * i), SECTION,
                          style="repr", not_comparable=UNSEEDED)
                  for i, text in enumerate(PRINTED_LOSSES[name]))
 

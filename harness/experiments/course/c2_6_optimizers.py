@@ -15,8 +15,7 @@ import math
 from harness.experiments import rules
 from harness.experiments.course import section
 from harness.experiments.course.c1_6_iris import iris_experiment, learns, loss_falls, rounding_band
-from harness.experiments.declare import Tolerance
-from harness.experiments.declare import Claim, Printed
+from harness.experiments.declare import Claim, Printed, Tolerance
 from harness.experiments.training import GRAPPLER, XLA, differing
 from harness.record import Record
 
@@ -42,7 +41,7 @@ RMSPROP_CHAOS = (
     "every rounding")
 
 DIVERGES = Claim("RMSProp with lr 0.1 diverges: the loss becomes NaN part way through",
-                 lambda r: _first_nan_epoch(r) is not None and _first_nan_epoch(r) > 0, SECTION)
+                 lambda r: (epoch := _first_nan_epoch(r)) is not None and epoch > 0, SECTION)
 ACCURACY_FALLS = Claim("after it diverges the test accuracy falls below a half (the course's plot: "
                        "about 0.37)", lambda r: r.last("test_acc") < 0.5, SECTION)
 
@@ -57,7 +56,8 @@ EXPERIMENTS = (
     iris_experiment("iris_adagrad", SECTION, "the iris program with Adagrad (p36)",
                     rules.adagrad("w1", "b1"),
                     rounding_band(256, "the NumPy oracle moves the weights by up to 36 ULP, XLA by 105, "
-                                       "Grappler's rewrite by 16; the squared-gradient sums by 9 at most"), (loss_falls(SECTION), learns(SECTION)),
+                                       "Grappler's rewrite by 16; the squared-gradient sums by 9 at most"),
+                    (loss_falls(SECTION), learns(SECTION)),
                     differing(GRAPPLER, function=(0, 16), fused=(0, 16))
                     + differing(XLA, xla=(0, 105), fused_xla=(0, 105)),
                     printed=elapsed("13.080469131469727")),

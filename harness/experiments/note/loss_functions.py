@@ -40,7 +40,7 @@ def mse_data() -> Setup:
     return Setup({"w1": w1}, (x, y_))
 
 
-def mse_loss(x: tf.Tensor, y_: list, w1: tf.Variable) -> tf.Tensor:
+def mse_loss(x: tf.Tensor, y_: list[float], w1: tf.Variable) -> tf.Tensor:
     y = tf.matmul(x, w1)
     loss_mse = tf.reduce_mean(tf.square(y_ - y))
     return loss_mse
@@ -54,7 +54,7 @@ def checkpoint_lines(record: Record, label: str) -> list[str]:
     """What the note prints every CHECKPOINT_EVERY epochs; ``label`` is its wording."""
     cols = record.columns
     return [f"{label.format(epoch=epoch)}\n{w1_text(w0, w1)} \n"
-            for epoch, w0, w1 in zip(cols["epoch"], cols["w1_0"], cols["w1_1"])
+            for epoch, w0, w1 in zip(cols["epoch"], cols["w1_0"], cols["w1_1"], strict=True)
             if epoch % CHECKPOINT_EVERY == 0]
 
 
@@ -143,7 +143,7 @@ def custom_data() -> Setup:
     return Setup({"w1": w1}, (x, y_))
 
 
-def custom_loss(profit: float, cost: float, x: tf.Tensor, y_: list, w1: tf.Variable) -> tf.Tensor:
+def custom_loss(profit: float, cost: float, x: tf.Tensor, y_: list[float], w1: tf.Variable) -> tf.Tensor:
     y = tf.matmul(x, w1)
     loss_zdy = tf.reduce_sum(tf.where(tf.greater(y_, y), (y_ - y) * profit, (y - y_) * cost))
     return loss_zdy
@@ -231,7 +231,7 @@ def cross_entropy() -> Outcome:
 def render_cross_entropy(record: Record) -> str:
     s = record.scalars
     return "\n".join(
-        f"{name} tf.Tensor({str(np.float32(s[name]))}, shape=(), dtype={s['loss_ce_dtype']})"
+        f"{name} tf.Tensor({np.float32(s[name])!s}, shape=(), dtype={s['loss_ce_dtype']})"
         for name in ("loss_ce1", "loss_ce2")
     )
 
