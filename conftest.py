@@ -1,4 +1,15 @@
-"""Options and fixtures of the harness live in one plugin; this file only loads it, and
-pytest's own pytester for the tests that run pytest inside pytest."""
+"""Options and fixtures of the harness live in one plugin; this file loads it, pytest's own
+pytester for the tests that run pytest inside pytest, and hypothesis's profiles."""
+
+from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["harness.pytest_plugin", "pytester"]
+
+# The profiles of tests/test_properties.py live here: hypothesis loads `--hypothesis-profile`
+# when pytest configures, before any test module is imported. "default" bounds the default
+# `tox` (the property suite within 30 s); `tox -e fuzz` loads "fuzz".
+_SETTINGS = {"deadline": None,
+             "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
+settings.register_profile("default", max_examples=10, **_SETTINGS)
+settings.register_profile("fuzz", max_examples=3400, **_SETTINGS)  # 3 properties: over 10,000 inputs
+settings.load_profile("default")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 import yaml
 
 from harness.execution import modes
@@ -156,3 +157,18 @@ def test_an_output_file_under_a_file_is_refused_naming_it(tmp_path):
     done = cli("check", "tensor_creation", "--json-out", str(tmp_path / "plain" / "sub" / "out.json"))
     assert done.returncode == 2
     assert "--json-out" in done.stderr and "plain is not a folder" in done.stderr
+
+
+@pytest.mark.parametrize("argv, says", [
+    # The four examples of the issue that asked for "no traceback for any input".
+    (["run", "mse_regression", "--epochs", "-5"], "argument --epochs: -5 is out of range (expected 1 to"),
+    (["run", "mse_regression", "--epochs", "0"], "argument --epochs: 0 is out of range (expected 1 to"),
+    (["regen", "tensor_creation", "--golden-dir", "/proc"], "/proc does not look like a golden folder"),
+    (["check", "--golden-dir", "/nonexistent"], "argument --golden-dir: '/nonexistent' does not exist"),
+    (["run", "gradient_descent", "--jobs", "x"], "argument --jobs: 'x' is not a whole number"),
+    (["run", "gradient_descent", "gradient_descent"], "experiment 'gradient_descent' is named twice"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_bad_input_exits_2_with_one_message_naming_it(argv, says):
+    done = cli(*argv)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert says in done.stderr and "Traceback" not in done.stderr

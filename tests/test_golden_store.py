@@ -80,6 +80,11 @@ YAML_DAMAGE = {
     "not a mapping": ("- 1\n- 2\n", "is not a mapping"),
     "a hostile tag": ("loss_ce1: !!python/object/apply:os.system ['touch {marker}']\n",
                       "is not valid YAML"),
+    # safe_load's own types that JSON cannot hold (found by `tox -e fuzz` in a manifest).
+    "bytes": ("loss_ce1: !!binary aGk=\n", "holds a bytes at loss_ce1"),
+    "a date, nested": ("loss_ce1:\n  value: [1, 2026-11-27]\n", "holds a date at loss_ce1.value[1]"),
+    "a set": ("loss_ce1: !!set {{a: null}}\n", "holds a set at loss_ce1"),
+    "a key that is not text": ("loss_ce1:\n  1: 2\n", "holds a int at loss_ce1 (a key)"),
 }
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import cli
@@ -36,11 +36,8 @@ from harness.store import golden
 from tests.helpers import ROOT, Done
 from tests.helpers import cli as run_cli
 
-settings.register_profile("default", max_examples=10, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-settings.register_profile("fuzz", max_examples=2500, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-settings.load_profile("default")
+# The number of examples comes from the profile (conftest.py): 10 in the default run, many
+# more under `tox -e fuzz`.
 
 CHEAP = sorted([e.name for e in catalog.all_experiments() if not e.trains]
                + ["gradient_descent", "lr_exponential_decay"])
