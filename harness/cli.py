@@ -103,24 +103,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list()
+        root = getattr(args, "golden_dir", None) or _default_root()
+        _outputs_outside(root, args)
         if args.command == "figures":
-            return _figures(args.golden_dir or _default_root(), args.out)
+            return _figures(root, args.out)
         experiments = _experiments(args)
         devices = _devices(args)
         setup = _setup(args)
         if args.command == "run":
             return _run(experiments, devices, args, setup)
         if args.command == "check":
-            return _check(experiments, devices, args.golden_dir or _default_root(), args, setup)
+            return _check(experiments, devices, root, args, setup)
         if args.command == "matrix":
-            return _matrix(experiments, devices, args.golden_dir or _default_root(), args, setup)
-        return _regen(experiments, devices, args.golden_dir or _default_root(), args, setup)
+            return _matrix(experiments, devices, root, args, setup)
+        return _regen(experiments, devices, root, args, setup)
     except UsageError as exc:
         parser.error(str(exc))  # exits 2, like any other usage error
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+# Every option that names a place to write. Only `regen` writes into a golden folder, and only
+# its kinds' folders: a report or figure there would be a stray file in a reviewed folder.
+OUTPUTS = (("json_out", "--json-out"), ("drift_report", "--drift-report"), ("out", "--out"))
+
+
+def _outputs_outside(root: Path, args: argparse.Namespace) -> None:
+    for dest, flag in OUTPUTS:
+        path = getattr(args, dest, None)
+        if path is not None and options.inside(path, root):
+            raise UsageError(f"argument {flag}: {str(path)!r} is inside the golden folder {root}, "
+                             "which only `regen` writes; choose a place outside it (e.g. reports/)")
 
 
 def _default_root() -> Path:

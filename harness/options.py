@@ -124,6 +124,12 @@ def output_file(option: str) -> Callable[[str], Path]:
     return parse
 
 
+def inside(path: Path, folder: Path) -> bool:
+    """``path`` is ``folder`` or lies under it, links and ``..`` followed."""
+    where, base = path.resolve(), folder.resolve()
+    return where == base or base in where.parents
+
+
 def no_repeats(what: str, names: Iterable[str]) -> None:
     seen: set[str] = set()
     for name in names:

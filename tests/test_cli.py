@@ -167,6 +167,9 @@ def test_an_output_file_under_a_file_is_refused_naming_it(tmp_path):
     (["check", "--golden-dir", "/nonexistent"], "argument --golden-dir: '/nonexistent' does not exist"),
     (["run", "gradient_descent", "--jobs", "x"], "argument --jobs: 'x' is not a whole number"),
     (["run", "gradient_descent", "gradient_descent"], "experiment 'gradient_descent' is named twice"),
+    # Found by `tox -e fuzz`: figures drawn into the golden folder they were drawn from.
+    (["figures", "--out", "golden"], "argument --out: 'golden' is inside the golden folder"),
+    (["check", "tensor_creation", "--json-out", "golden/cpu/../check.json"], "is inside the golden folder"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_bad_input_exits_2_with_one_message_naming_it(argv, says):
     done = cli(*argv)
