@@ -232,9 +232,32 @@ def _read_text(path: Path) -> str:
 def _read_yaml(path: Path) -> Any:
     text = _read_text(path)
     try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise GoldenError(path, f"is not valid YAML ({str(exc).splitlines()[0]})") from None
+    odd = _not_plain(data)
+    if odd is not None:
+        where, kind = odd
+        raise GoldenError(path, f"holds a {kind} at {where} (a YAML tag such as !!binary, a date or a set): "
+                                "goldens hold text, numbers, lists and mappings with text keys only")
+    return data
+
+
+def _not_plain(value: Any, where: str = "the top") -> tuple[str, str] | None:
+    """Where YAML gave something JSON cannot hold (bytes, a date, a set, a key that is not text)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return None
+    if isinstance(value, list):
+        return next((odd for i, v in enumerate(value) if (odd := _not_plain(v, f"{where}[{i}]"))), None)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return f"{where} (a key)", type(k).__name__
+            odd = _not_plain(v, k if where == "the top" else f"{where}.{k}")
+            if odd:
+                return odd
+        return None
+    return where, type(value).__name__
 
 
 # --- writing ---------------------------------------------------------------------------
