@@ -131,10 +131,17 @@ OUTPUTS = (("json_out", "--json-out"), ("drift_report", "--drift-report"), ("out
 
 
 def _outputs_outside(root: Path, args: argparse.Namespace) -> None:
+    from harness.store import golden
+
     for dest, flag in OUTPUTS:
         path = getattr(args, dest, None)
-        if path is not None and options.inside(path, root):
-            raise UsageError(f"argument {flag}: {str(path)!r} is inside the golden folder {root}, "
+        if path is None:
+            continue
+        target = path.resolve()
+        found = root if options.inside(target, root) else next(
+            (f for f in (target, *target.parents) if f.is_dir() and golden.holds_goldens(f)), None)
+        if found is not None:
+            raise UsageError(f"argument {flag}: {str(path)!r} is inside the golden folder {found}, "
                              "which only `regen` writes; choose a place outside it (e.g. reports/)")
 
 

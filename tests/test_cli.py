@@ -170,8 +170,20 @@ def test_an_output_file_under_a_file_is_refused_naming_it(tmp_path):
     # Found by `tox -e fuzz`: figures drawn into the golden folder they were drawn from.
     (["figures", "--out", "golden"], "argument --out: 'golden' is inside the golden folder"),
     (["check", "tensor_creation", "--json-out", "golden/cpu/../check.json"], "is inside the golden folder"),
+    (["figures", "--golden-dir", "golden", "--out", "harness/../golden/cpu"], "inside the golden folder"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_bad_input_exits_2_with_one_message_naming_it(argv, says):
     done = cli(*argv)
     assert done.returncode == 2, done.stdout + done.stderr
     assert says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_no_output_goes_into_any_golden_folder_not_only_the_one_in_use(tmp_path):
+    """Found by `tox -e fuzz`: figures drawn from one golden folder into another."""
+    other = tmp_path / "other"
+    shutil.copytree(golden.ROOT / "cpu", other / "cpu")
+    before = sorted(p.name for p in other.rglob("*"))
+    for target in (other, other / "cpu", other / "cpu" / "new"):
+        done = cli("figures", "--out", str(target))
+        assert done.returncode == 2 and f"inside the golden folder {other}" in done.stderr, done.stderr
+    assert sorted(p.name for p in other.rglob("*")) == before

@@ -73,6 +73,13 @@ def kind_dir(root: Path, kind: str) -> Path:
     return root / kind
 
 
+def holds_goldens(folder: Path) -> bool:
+    """A golden folder (a kind's folder with its manifest inside) or a kind's folder itself."""
+    if folder.name in KINDS and (folder / MANIFEST).is_file():
+        return True
+    return any((folder / kind / MANIFEST).is_file() for kind in KINDS)
+
+
 def check_layout(root: Path) -> None:
     """A golden folder holds one real folder per device kind, nothing else: anything else is a
     mistake (a typo, a copy, the wrong --golden-dir) whose goldens nothing would ever check,
