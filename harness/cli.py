@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="default: golden/ of the project")
     check.add_argument("--json-out", type=options.output_file("--json-out"), metavar="FILE",
                        help="also write the results and the environment as JSON (for reports)")
+    check.add_argument("--plots", type=options.writable_folder("--plots"), metavar="DIR",
+                       default=PROJECT / "reports" / "failures",
+                       help="where a failing trajectory's plot goes (default: reports/failures/)")
     check.add_argument("--ledger", choices=("summary", "full"), default="summary",
                        help="the printed numbers: counts and every one that does not reproduce "
                             "(summary), or every one (full)")
@@ -127,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Every option that names a place to write. Only `regen` writes into a golden folder, and only
 # its kinds' folders: a report or figure there would be a stray file in a reviewed folder.
-OUTPUTS = (("json_out", "--json-out"), ("drift_report", "--drift-report"), ("out", "--out"))
+OUTPUTS = (("json_out", "--json-out"), ("drift_report", "--drift-report"), ("out", "--out"), ("plots", "--plots"))
 
 
 def _outputs_outside(root: Path, args: argparse.Namespace) -> None:
@@ -264,7 +267,7 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
     print(console.check_summary(results))
     for result in results:
         if result.comparison is not None and not result.ok and result.comparison.status == "fail":
-            print(explain(result.record, result.comparison))
+            print(explain(result.record, result.comparison, args.plots))
     if args.mode == modes.REFERENCE:
         print()
         print(console.ledger_summary(results, full=args.ledger == "full"))

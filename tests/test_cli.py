@@ -11,7 +11,7 @@ import yaml
 from harness.execution import modes
 from harness.experiments import catalog
 from harness.store import golden
-from tests.helpers import cli
+from tests.helpers import ROOT, cli
 
 CHEAP = ("cross_entropy", "softmax_cross_entropy", "tensor_creation", "common_functions")
 
@@ -187,3 +187,23 @@ def test_no_output_goes_into_any_golden_folder_not_only_the_one_in_use(tmp_path)
         done = cli("figures", "--out", str(target))
         assert done.returncode == 2 and f"inside the golden folder {other}" in done.stderr, done.stderr
     assert sorted(p.name for p in other.rglob("*")) == before
+
+
+def test_a_failing_check_draws_its_plot_where_it_is_told(tmp_path):
+    """Found by `tox -e fuzz`: a check against another golden folder drew its failure plots into
+    the project's reports/failures/, outside every folder it was given."""
+    root = tmp_path / "golden"
+    shutil.copytree(golden.ROOT / "cpu", root / "cpu")
+    table = root / "cpu" / "gradient_descent.csv"
+    lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    cells = lines[-1].split(",")
+    cells[2] = repr(float(cells[2]) * 1.001)  # w, 0.1% off at the last epoch
+    lines[-1] = ",".join(cells)
+    table.write_text("".join(lines), encoding="utf-8")
+    project_plot = ROOT / "reports" / "failures" / "gradient_descent-CPU0-eager.png"
+    before = project_plot.read_bytes() if project_plot.exists() else None
+    done = cli("check", "gradient_descent", "--device", "cpu", "--golden-dir", str(root),
+               "--plots", str(tmp_path / "plots"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (tmp_path / "plots" / "gradient_descent-CPU0-eager.png").is_file()
+    assert (project_plot.read_bytes() if project_plot.exists() else None) == before

@@ -85,7 +85,7 @@ def _values(action: argparse.Action, sandbox: dict[str, Path], run_dir: Path) ->
     kind = getattr(action.type, "__name__", "")
     if action.dest == "mode":
         return st.one_of(st.sampled_from(list(modes.MODES)), WORDS)
-    if action.dest in ("golden_dir", "out", "drift_report", "json_out"):
+    if action.dest in ("golden_dir", "out", "drift_report", "json_out", "plots"):
         places = [str(p) for p in sandbox.values()] + ["", str(run_dir), str(run_dir / "out.json"),
                                                        str(run_dir / "sub" / "x.md")]
         return st.sampled_from(places)
@@ -127,7 +127,8 @@ def command_lines(draw: Callable[..., Any], sandbox: dict[str, Path], run_dir: P
     # and reports are never the target of a generated line, and a regeneration writes a folder
     # of its own (the sandbox's golden copy is what the others read).
     writes_goldens = name == "regen"
-    for dest, flag in (("golden_dir", "--golden-dir"), ("drift_report", "--drift-report"), ("out", "--out")):
+    for dest, flag in (("golden_dir", "--golden-dir"), ("drift_report", "--drift-report"), ("out", "--out"),
+                       ("plots", "--plots")):
         if any(a.dest == dest for a in command._actions) and flag not in argv:
             place = sandbox["golden"] if dest == "golden_dir" and not writes_goldens else run_dir / dest
             argv += [flag, str(place)]
