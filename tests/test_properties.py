@@ -156,7 +156,10 @@ def test_any_command_line_does_its_job_or_exits_2_naming_the_input(sandbox, tmp_
     assert done.returncode in (0, 1, 2), (argv, done)
     if done.returncode == 2:
         assert _says_what(done, argv), (argv, done.stderr)
-    assert _project() == before, f"{argv} changed the project's goldens or reports"
+    after = _project()
+    changed = sorted(f"{top}/{name}" for top in WATCHED for name in set(before[top]) | set(after[top])
+                     if before[top].get(name) != after[top].get(name))
+    assert not changed, f"{argv} changed the project's goldens or reports: {changed}"
     assert _digest(sandbox["golden"]) == reference, f"{argv} changed a golden folder it was only to read"
 
 
@@ -243,8 +246,11 @@ def test_check_on_a_damaged_store_judges_or_exits_2_naming_the_file(tmp_path_fac
     root, after_damage = _damaged_copy(tmp_path_factory, case)
     stem = case[1].split(".")[0]
     names = [stem] if stem in CHEAP else ["cross_entropy"]
-    done = run_cli("check", *names, "--golden-dir", str(root), "--json-out", str(root.parent / "out.json"))
+    before = _project()
+    done = run_cli("check", *names, "--golden-dir", str(root), "--json-out", str(root.parent / "out.json"),
+                   "--plots", str(root.parent / "plots"))
     assert done.returncode in (0, 1, 2), done
     if done.returncode == 2:
         assert str(root) in done.stderr + done.stdout, done.stderr
     assert _digest(root) == after_damage
+    assert _project() == before, "a check of a damaged copy wrote into the project's goldens or reports"
