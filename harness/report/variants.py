@@ -235,18 +235,20 @@ def speed_chart(columns: Sequence[Column], numbers: dict[str, dict[str, dict[str
         return "(no chart: matplotlib is not installed here)"
 
     labels = [c.label for c in columns if c.document is not None]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5), sharey=False)
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5.5), sharey=False)
+    # More loops than a palette has colours: each line its own colour and marker.
+    colours = plt.get_cmap("tab20").colors
     for ax, what in zip(axes, ("eager", "function", "fastest"), strict=True):
-        for name, releases in sorted(numbers.items()):
+        for i, (name, releases) in enumerate(sorted(numbers.items())):
             ys = [releases.get(label, {}).get(what, float("nan")) for label in labels]
-            ax.plot(labels, ys, marker="o", label=name)
+            ax.plot(labels, ys, marker="os^vDPX*"[i % 8], color=colours[i % len(colours)], label=name)
         ax.set_yscale("log")
         ax.set_title(f"{what}: microseconds per step")
         ax.tick_params(axis="x", rotation=45)
     if numbers:
-        axes[0].legend(fontsize=7)
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="center right", fontsize=8)
     fig.suptitle("The training loops of the note and the course, per TensorFlow release (one run each)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.84, 1))
     return save(fig, path, dpi=90).name
 
 
