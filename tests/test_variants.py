@@ -34,12 +34,13 @@ def test_check_json_out_feeds_the_variant_tables(document):
 
 
 def test_a_changed_golden_shows_in_the_table_with_where(tmp_path):
-    shutil.copytree(golden.ROOT / "cpu", tmp_path / "cpu")
-    path = tmp_path / "cpu" / "cross_entropy.yml"
+    root = tmp_path / "golden"
+    shutil.copytree(golden.ROOT / "cpu", root / "cpu")
+    path = root / "cpu" / "cross_entropy.yml"
     path.write_text(path.read_text(encoding="utf-8").replace("loss_ce2: 0.", "loss_ce2: 1."),
                     encoding="utf-8")
     out = tmp_path / "result.json"
-    done = cli("check", "cross_entropy", "--device", "cpu", "--golden-dir", str(tmp_path), "--json-out", str(out))
+    done = cli("check", "cross_entropy", "--device", "cpu", "--golden-dir", str(root), "--json-out", str(out))
     assert done.returncode == 1
     (result,) = json.loads(out.read_text(encoding="utf-8"))["results"]
     assert result["status"] == "fail"
