@@ -26,10 +26,11 @@ DOT_CSV = Path(__file__).resolve().parents[1] / "data" / "dot.csv"
 
 
 def iris_optimizers(root: Path, kind: str, out: Path) -> Path:
+    # Every golden is read before a figure opens: a damaged one leaves no figure behind.
+    runs = {name: golden.load(root, kind, name, None).tables["columns"] for name in IRIS}
     plt = pyplot()
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for name in IRIS:
-        columns = golden.load(root, kind, name, None).tables["columns"]
+    for name, columns in runs.items():
         label = name.removeprefix("iris_")
         loss_ax.plot(columns["epoch"], columns["loss"], label=label)
         acc_ax.plot(columns["epoch"], columns["test_acc"], label=label)
@@ -67,9 +68,9 @@ def regularization(root: Path, kind: str, out: Path) -> Path:
     x, colour = dots()
     xx, yy = np.mgrid[-3:3:.1, -3:3:.1]
     grid = np.c_[xx.ravel(), yy.ravel()]
+    finals = {name: golden.load(root, kind, name, None).tables["checkpoints"] for name in REGULARIZATION}
     fig, axes = plt.subplots(1, len(REGULARIZATION), figsize=(11, 5))
-    for ax, name in zip(axes, REGULARIZATION, strict=True):
-        final = golden.load(root, kind, name, None).tables["checkpoints"]
+    for ax, (name, final) in zip(axes, finals.items(), strict=True):
         weights = {column: values[-1] for column, values in final.items() if column != "epoch"}
         probs = network(weights, grid).reshape(xx.shape)
         ax.scatter(x[:, 0], x[:, 1], color=np.where(colour == 1, "red", "blue"), s=10)
