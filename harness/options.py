@@ -93,9 +93,7 @@ def writable_folder(option: str) -> Callable[[str], Path]:
         path = _path(text)
         if path.exists() and not path.is_dir():
             raise argparse.ArgumentTypeError(f"{text!r} is not a folder")
-        existing = path if path.exists() else _nearest_existing(path)
-        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-            raise argparse.ArgumentTypeError(f"{text!r} is not writable ({existing} cannot be written)")
+        _can_make(path, text)
         return path
 
     parse.__name__ = option
@@ -110,18 +108,22 @@ def output_file(option: str) -> Callable[[str], Path]:
         path = _path(text)
         if path.is_dir():
             raise argparse.ArgumentTypeError(f"{text!r} is a folder (expected a file to write)")
-        parent = path.parent
-        if parent.exists() and not parent.is_dir():
-            raise argparse.ArgumentTypeError(f"{text!r}: {parent} is not a folder")
-        existing = parent if parent.exists() else _nearest_existing(parent)
-        if not existing.is_dir():
-            raise argparse.ArgumentTypeError(f"{text!r}: {existing} is not a folder")
-        if not os.access(existing, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            raise argparse.ArgumentTypeError(f"{text!r} is not writable ({existing} cannot be written)")
+        _can_make(path.parent, text)
+        if path.exists() and not os.access(path, os.W_OK):
+            raise argparse.ArgumentTypeError(f"{text!r} is not writable")
         return path
 
     parse.__name__ = option
     return parse
+
+
+def _can_make(folder: Path, text: str) -> None:
+    """``folder`` exists and is writable, or its nearest existing ancestor is a writable folder."""
+    existing = folder if folder.exists() else _nearest_existing(folder)
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} is not writable ({existing} cannot be written)")
 
 
 def inside(path: Path, folder: Path) -> bool:
