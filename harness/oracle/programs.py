@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from harness.execution.kernels import Kernels
 from harness.oracle import models
+from harness.oracle.arithmetic import gradient_fma
 from harness.oracle.optimizers import update
 from harness.record import NON_FINITE, Record, non_finite_summary
 
@@ -81,12 +83,19 @@ class Program:
     shapes: dict[str, tuple[int, ...]]
     # The loss a program prints: its last step's, or the mean of the epoch's batch losses.
     loss: Literal["step", "mean"] = "step"
-    # How the float32 oracle agrees with TensorFlow, as measured on TF 2.21 (CPU):
+    # How the float32 oracle agrees with TensorFlow, as measured on TF 2.21 under every kernel
+    # class this CPU can run (python -m harness kernels), its products done as TensorFlow's
+    # kernel class does them (harness/oracle/arithmetic.py):
     # "band": every value within the experiment's tolerance (another evaluation order);
     # "exact": bit for bit (no reduction whose order could differ);
     # "weights exact": w1 bit for bit, the loss within what summation order explains;
     # "chaotic": bit for bit at first, then apart (rounding is amplified: RMSProp).
     agreement: Literal["band", "exact", "weights exact", "chaotic"] = "band"
+    # Its products are those whose order under each kernel class arithmetic.py models (a
+    # batch of 32 by 2 weights, and that weight's gradient): the oracle does them as the
+    # run's kernel class does. The others' products take one fixed order (unfused), the same
+    # under every class, and the agreement is a band.
+    kernel_products: bool = False
     # Claims of the program that do not hold in float64 arithmetic, and why.
     float64_breaks: dict[str, str] = field(default_factory=dict)
 
@@ -101,19 +110,22 @@ IRIS: Shapes = {"w1": (4, 3), "b1": (3,)}
 NET: Shapes = {"w1": (2, 11), "b1": (11,), "w2": (11, 1), "b2": (1,)}
 
 PROGRAMS: dict[str, Program] = {
-    "mse_regression": Program(lambda: linear_data("float64 y_"), models.linear_mse, "sgd", 0.002, 15000, W1),
+    "mse_regression": Program(lambda: linear_data("float64 y_"), models.linear_mse, "sgd", 0.002, 15000, W1,
+                              kernel_products=True),
     "custom_loss_cost99": Program(lambda: linear_data("float32 y_"),
                                   models.linear_custom(profit=1, cost=99, course=False), "sgd", 0.002,
-                                  10000, W1, agreement="weights exact"),
+                                  10000, W1, agreement="weights exact", kernel_products=True),
     "custom_loss_profit99": Program(lambda: linear_data("float32 y_"),
                                     models.linear_custom(profit=99, cost=1, course=False), "sgd", 0.002,
-                                    10000, W1, agreement="weights exact"),
+                                    10000, W1, agreement="weights exact", kernel_products=True),
     "course_custom_loss_profit99": Program(lambda: linear_data("float64 y_"),
                                            models.linear_custom(profit=99, cost=1, course=True),
-                                           "sgd", 0.002, 10000, W1, agreement="weights exact"),
+                                           "sgd", 0.002, 10000, W1, agreement="weights exact",
+                                           kernel_products=True),
     "course_custom_loss_cost99": Program(lambda: linear_data("float64 y_"),
                                          models.linear_custom(profit=1, cost=99, course=True),
-                                         "sgd", 0.002, 10000, W1, agreement="weights exact"),
+                                         "sgd", 0.002, 10000, W1, agreement="weights exact",
+                                         kernel_products=True),
     "gradient_descent": Program(no_data, models.square, "sgd", 0.2, 40, {"w": ()}, agreement="exact"),
     "lr_exponential_decay": Program(no_data, models.square, "sgd", _decay, 40, {"w": ()}, agreement="exact"),
     **{f"iris_{rule}": Program(iris_data, models.softmax_mse, rule, 0.1, 500, IRIS, "mean")
@@ -159,9 +171,11 @@ def _named(name: str, value: np.ndarray) -> dict[str, Any]:
 
 
 def train(experiment: str, initial: dict[str, Sequence[float] | float], dtype: type = np.float32,
-          epochs: int | None = None) -> OracleRun:
-    """The program's loop from the given initial weights, in ``dtype`` throughout."""
+          epochs: int | None = None, kernels: Kernels | None = None) -> OracleRun:
+    """The program's loop from the given initial weights, in ``dtype`` throughout; its products
+    as TensorFlow does them under ``kernels`` where the program's are modelled (None: unfused)."""
     program = PROGRAMS[experiment]
+    fma = program.kernel_products and kernels is not None and gradient_fma(kernels)
     t = np.dtype(dtype).type
     batches, test = program.data()
     batches = [tuple(b.astype(dtype) if b.dtype.kind == "f" else b for b in batch) for batch in batches]
@@ -175,7 +189,7 @@ def train(experiment: str, initial: dict[str, Sequence[float] | float], dtype: t
         loss_all = t(0)
         for batch in batches:
             step += 1
-            loss, grads, branches = program.model(batch, params)
+            loss, grads, branches = program.model(batch, params, fma)
             loss_all = loss_all + t(loss)
             if branches is not None:
                 run.branches.append(branches)

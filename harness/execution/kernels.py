@@ -1,0 +1,203 @@
+"""The CPU kernels a run's arithmetic depends on: an environment axis like the TensorFlow release.
+
+Three libraries choose their kernels by the CPU they find, and each can be told to use an
+older CPU's instead, so one machine can run what another runs:
+
+- oneDNN (TensorFlow's matrix products, with or without ``TF_ENABLE_ONEDNN_OPTS``): by the
+  instruction set, capped by ``ONEDNN_MAX_CPU_ISA``. It is read from oneDNN itself: with
+  ``ONEDNN_VERBOSE=1`` it names the ISA it dispatches to.
+- XLA's CPU compiler (the ``xla`` modes): by the host's instruction set, capped by
+  ``XLA_FLAGS=--xla_cpu_max_isa=...``. A run that caps oneDNN without saying anything of XLA
+  gets XLA capped to the same instruction set (``align_xla``), so that one variable
+  emulates one CPU.
+- OpenBLAS (NumPy's ``@``): by ``OPENBLAS_CORETYPE`` or the CPU; read with threadpoolctl.
+
+The *kernel class* is the key goldens are kept under: the oneDNN ISA as oneDNN names it
+(``avx2``, ``avx512_core_bf16``), ``onednn_off`` when TensorFlow's oneDNN options are off,
+and ``+xla_<isa>`` when XLA's ISA is not the one that goes with it. OpenBLAS is recorded,
+not keyed: TensorFlow does not use it (the sweep measures that the goldens do not move
+with it).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from harness.errors import HarnessError
+
+ONEDNN_ENV = "ONEDNN_MAX_CPU_ISA"
+ONEDNN_OPTS_ENV = "TF_ENABLE_ONEDNN_OPTS"
+XLA_ENV = "XLA_FLAGS"
+OPENBLAS_ENV = "OPENBLAS_CORETYPE"
+XLA_FLAG = re.compile(r"--xla_cpu_max_isa=(\S+)")
+# The probe's answer, passed to the processes this one starts (pool workers, pytest-xdist
+# workers) with the settings it was asked under: a worker with other settings asks again.
+_ANSWER_ENV = "HARNESS_ONEDNN_ISA"
+
+# oneDNN's x86 instruction sets, oldest first: the name ONEDNN_MAX_CPU_ISA takes, the words
+# oneDNN's verbose line uses for it, the CPU flags (/proc/cpuinfo) it needs, and the
+# --xla_cpu_max_isa value of the same CPU generation.
+@dataclass(frozen=True)
+class Isa:
+    name: str
+    verbose: str
+    cpu_flags: tuple[str, ...]
+    xla: str
+
+
+ISAS = (
+    Isa("sse41", "Intel SSE4.1", ("sse4_1",), "SSE4_2"),
+    Isa("avx", "Intel AVX", ("avx",), "AVX"),
+    Isa("avx2", "Intel AVX2", ("avx2",), "AVX2"),
+    Isa("avx2_vnni", "Intel AVX2 with Intel DL Boost", ("avx2", "avx_vnni"), "AVX2"),
+    Isa("avx512_core", "Intel AVX-512 with AVX512BW, AVX512VL, and AVX512DQ extensions",
+        ("avx512f", "avx512bw", "avx512vl", "avx512dq"), "AVX512"),
+    Isa("avx512_core_vnni", "Intel AVX-512 with Intel DL Boost",
+        ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni"), "AVX512"),
+    Isa("avx512_core_bf16", "Intel AVX-512 with Intel DL Boost and bfloat16 support",
+        ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni", "avx512_bf16"), "AVX512"),
+)
+BY_NAME = {isa.name: isa for isa in ISAS}
+OFF = "onednn_off"
+# OpenBLAS core types (OPENBLAS_CORETYPE) of x86-64 generations, with the CPU flags each needs:
+# the distinct kernels of NumPy's OpenBLAS (0.3.31). Zen and Cooperlake are not among them: asked
+# for, threadpoolctl reports Haswell and SkylakeX, whose kernels they run.
+OPENBLAS_CORES = (
+    ("Nehalem", ("sse4_2",)), ("Sandybridge", ("avx",)), ("Haswell", ("avx2", "fma")),
+    ("SkylakeX", ("avx512f", "avx512bw", "avx512vl", "avx512dq")),
+)
+
+
+def openblas_cores(flags: frozenset[str] | None = None) -> list[str]:
+    """The OpenBLAS core types this CPU can run."""
+    flags = cpu_flags() if flags is None else flags
+    return [name for name, needs in OPENBLAS_CORES if set(needs) <= flags]
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """What decides a CPU run's arithmetic, as the libraries report it."""
+
+    onednn_isa: str  # oneDNN's name, or what its verbose line said when it is not one of ISAS
+    onednn_opts: bool  # TF_ENABLE_ONEDNN_OPTS (on unless set to 0)
+    xla_isa: str  # the --xla_cpu_max_isa in force, or "native"
+    openblas: str  # OpenBLAS's core type, as threadpoolctl reports it
+
+    @property
+    def key(self) -> str:
+        """The kernel class: the key of the goldens that hold for these kernels."""
+        isa = self.onednn_isa if self.onednn_isa in BY_NAME else re.sub(r"[^a-z0-9]+", "_", self.onednn_isa.lower())
+        base = isa if self.onednn_opts else OFF
+        native_xla = BY_NAME[self.onednn_isa].xla if self.onednn_isa in BY_NAME else None
+        if self.xla_isa not in ("native", native_xla) or (not self.onednn_opts and self.xla_isa != "native"):
+            return f"{base}+xla_{self.xla_isa.lower()}"
+        return base
+
+    def fields(self) -> dict[str, str]:
+        """The fingerprint's fields (manifest, headers, drift report)."""
+        return {"kernel_class": self.key, "onednn_isa": self.onednn_isa,
+                "openblas_coretype": self.openblas, "xla_cpu_isa": self.xla_isa}
+
+
+def of_class(key: str) -> Kernels:
+    """The kernels a process of class ``key`` runs (its OpenBLAS left unknown: not keyed)."""
+    onednn, _, xla = key.partition("+xla_")
+    if onednn == OFF:
+        return Kernels("native", False, xla.upper() or "native", "-")
+    return Kernels(onednn, True, xla.upper() or (BY_NAME[onednn].xla if onednn in BY_NAME else "native"), "-")
+
+
+def cpu_flags() -> frozenset[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def emulable(flags: frozenset[str] | None = None) -> list[str]:
+    """Every kernel class this CPU can run: each oneDNN ISA its flags allow, and oneDNN off."""
+    flags = cpu_flags() if flags is None else flags
+    return [isa.name for isa in ISAS if set(isa.cpu_flags) <= flags] + [OFF]
+
+
+def environment(key: str, base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` (a process environment) with the kernels of class ``key`` in place of its own:
+    for a child process, before its TensorFlow starts."""
+    onednn, _, xla = key.partition("+xla_")
+    env = {k: v for k, v in base.items() if k not in (ONEDNN_ENV, ONEDNN_OPTS_ENV, _ANSWER_ENV)}
+    flags = XLA_FLAG.sub("", env.pop(XLA_ENV, "")).strip()
+    if onednn == OFF:
+        env[ONEDNN_OPTS_ENV] = "0"
+    elif onednn in BY_NAME:
+        env.update({ONEDNN_OPTS_ENV: "1", ONEDNN_ENV: onednn.upper()})
+        xla = xla or BY_NAME[onednn].xla
+    else:
+        raise HarnessError(f"{key!r} is not a kernel class this CPU can run: one of {', '.join(emulable())}")
+    if xla:
+        flags = f"{flags} --xla_cpu_max_isa={xla.upper()}".strip()
+    if flags:
+        env[XLA_ENV] = flags
+    return env
+
+
+def align_xla() -> None:
+    """XLA runs the instruction set oneDNN is capped to, unless XLA_FLAGS says otherwise: one
+    variable emulates one CPU. Called before TensorFlow compiles anything."""
+    cap = os.environ.get(ONEDNN_ENV, "").lower()
+    flags = os.environ.get(XLA_ENV, "")
+    if cap in BY_NAME and not XLA_FLAG.search(flags):
+        os.environ[XLA_ENV] = f"{flags} --xla_cpu_max_isa={BY_NAME[cap].xla}".strip()
+
+
+def xla_isa() -> str:
+    found = XLA_FLAG.search(os.environ.get(XLA_ENV, ""))
+    return found.group(1).upper() if found else "native"
+
+
+def openblas_coretype() -> str:
+    """The core type of the OpenBLAS NumPy loaded (threadpoolctl reads it from the library)."""
+    import numpy  # noqa: F401  (loads its OpenBLAS)
+    from threadpoolctl import threadpool_info
+
+    found = [i.get("architecture") or "unknown" for i in threadpool_info() if i.get("internal_api") == "openblas"]
+    return ", ".join(sorted(set(found))) or "no OpenBLAS"
+
+
+_PROBE = "import tensorflow as tf\nx = tf.ones([4, 4])\ntf.matmul(x, x)\n"
+
+
+@functools.cache
+def onednn_isa() -> str:
+    """The ISA oneDNN dispatches to in this environment, in oneDNN's own words, asked of a
+    fresh process (oneDNN reads ONEDNN_VERBOSE once, when it starts)."""
+    asked = f"{os.environ.get(ONEDNN_ENV, '')}|{os.environ.get(ONEDNN_OPTS_ENV, '')}|"
+    cached = os.environ.get(_ANSWER_ENV, "")
+    if cached.startswith(asked):
+        return cached[len(asked):]
+    env = {**os.environ, "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    try:
+        out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True,
+                             timeout=300, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unknown ({type(exc).__name__})"
+    said = next((line.split("isa:", 1)[1].strip() for line in out.splitlines() if ",isa:" in line), None)
+    found = "unknown" if said is None else next((isa.name for isa in ISAS if isa.verbose == said), said)
+    os.environ[_ANSWER_ENV] = asked + found
+    return found
+
+
+@functools.cache
+def current() -> Kernels:
+    """The kernels of this process's environment."""
+    opts = os.environ.get(ONEDNN_OPTS_ENV, "1").strip().lower() not in ("0", "false")
+    return Kernels(onednn_isa(), opts, xla_isa(), openblas_coretype())

@@ -1,0 +1,56 @@
+"""How far the float32 oracle is from a TensorFlow run, and whether that is the agreement its
+program declares (``Program.agreement``): one rule for tests/test_oracle.py and the CPU kernel
+sweep (harness/report/cpukernels.py), which asks it under every kernel class.
+
+TensorFlow-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from harness.judge.compare import ulp_distance
+from harness.oracle import programs
+from harness.oracle.programs import OracleRun
+from harness.record import Record
+
+
+def distances(run: OracleRun, record: Record) -> dict[str, np.ndarray]:
+    """ULP distance of the oracle from the run, per recorded column, at the rows both have."""
+    found = {}
+    for table in record.tables().values():
+        for column, values in table.items():
+            if column != "epoch" and column in run.rows[0]:
+                found[column] = ulp_distance(run.column(column, table["epoch"]), values)
+    return found
+
+
+def problems(name: str, run: OracleRun, record: Record, band: Callable[[str], int]) -> list[str]:
+    """Where the oracle is not as close to the run as its program declares (empty: it agrees).
+    ``band``: the experiment's tolerance of a column, in ULPs."""
+    found = distances(run, record)
+    agreement = programs.PROGRAMS[name].agreement
+    if agreement == "band":
+        # Another float32 evaluation order stays inside the experiment's rounding band.
+        return [f"{c} is {d.max():.0f} ULP from TensorFlow's (band {band(c)})" for c, d in found.items()
+                if d.max() > band(c)]
+    if agreement == "exact":
+        return [f"{c} is {d.max():.0f} ULP from TensorFlow's (declared exact)" for c, d in found.items() if d.max()]
+    if agreement == "weights exact":
+        # The weights bit for bit, so the loss is the same 32 non-negative terms summed in another
+        # order: it must stay within what summation order alone explains.
+        wrong = [f"{c} is {d.max():.0f} ULP from TensorFlow's (declared exact)" for c, d in found.items()
+                 if c != "loss" and d.max()]
+        got = np.asarray(run.column("loss", record.columns["epoch"]))
+        want = np.asarray(record.columns["loss"])
+        relative = float((np.abs(got - want) / np.abs(want)).max())
+        bound = programs.summation_bound(32)
+        return wrong + ([f"the loss differs by {relative:.3g} relative, more than {bound:.3g}"]
+                        if relative > bound else [])
+    # Chaotic (RMSProp): the two agree while rounding has not been amplified, then part. Both
+    # halves are the finding.
+    first_two = float(found["loss"][:2].max())
+    return ([f"the loss is {first_two:.0f} ULP apart within two epochs"] if first_two > 8 else []) + (
+        ["the oracle no longer departs from TensorFlow"] if found["loss"].max() <= 1e5 else [])
