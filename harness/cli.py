@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the CLI imports TensorFlow only when a command needs it
     from harness.experiments.declare import Experiment
     from harness.judge.verdict import Result
     from harness.record import Record
+    from harness.store.golden import ClassRuns
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -45,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="TensorFlow's inter-op thread pool size (default: one per core)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="the experiments, grouped by the chapter and section they come from")
+    kernels = sub.add_parser("kernels", help="this machine's CPU kernels (as oneDNN, XLA's flags and OpenBLAS "
+                                             "report them), the kernel classes it can run, and the goldens' "
+                                             "coverage of them")
+    kernels.add_argument("--golden-dir", type=options.folder("--golden-dir"), metavar="DIR",
+                         help="default: golden/ of the project")
 
     def runs(name: str, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)
@@ -82,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     regen.add_argument("--drift-report", type=options.output_file("--drift-report"), metavar="FILE",
                        default=PROJECT / "reports" / "drift.md",
                        help="where to say what changed (default: reports/drift.md)")
+    regen.add_argument("--kernel-classes", type=options.kernel_classes, default=["all"], metavar="CLASSES",
+                       help="the CPU kernel classes to write goldens for: all (default: every class this "
+                            "CPU can run, each in its own processes), this (this environment's only), "
+                            "or class keys such as avx2,sse41 (python -m harness kernels)")
     regen.add_argument("--lock-timeout", type=options.seconds("--lock-timeout"), default=600.0,
                        metavar="SECONDS", help="how long to wait for another regeneration of the "
                                                "same folder (default 600)")
@@ -107,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             return _list()
         root = getattr(args, "golden_dir", None) or _default_root()
+        if args.command == "kernels":
+            return _kernels(root)
         _outputs_outside(root, args)
         if args.command == "figures":
             return _figures(root, args.out)
@@ -193,6 +205,27 @@ def _devices(args: argparse.Namespace) -> list[Device]:
     return chosen
 
 
+def _kernels(root: Path) -> int:
+    from harness.execution import kernels
+    from harness.store import golden
+
+    here = kernels.current()
+    manifest = golden.read_manifest(root, "cpu") if (root / "cpu").is_dir() else None
+    covered = golden.coverage(manifest, here.key)
+    print("this machine's CPU kernels:")
+    for name, value in here.fields().items():
+        print(f"  {name}: {value}")
+    print(f"kernel classes this CPU can run: {', '.join(kernels.emulable())}")
+    print(f"OpenBLAS core types this CPU can run: {', '.join(kernels.openblas_cores())}")
+    print(f"the CPU goldens in {root / 'cpu'}: base {covered.base}, covering {', '.join(covered.covered) or 'none'}")
+    print(f"a run here is held to the goldens of {covered.describe()}")
+    for key in covered.covered:
+        files = sorted(p.name for p in golden.kernel_dir(root, "cpu", key).glob("*")) \
+            if golden.kernel_dir(root, "cpu", key).is_dir() else []
+        print(f"  {key}: {len(files)} files of its own" + (f" ({', '.join(files)})" if files else ""))
+    return 0
+
+
 def _list() -> int:
     from harness.experiments import catalog
     from harness.report.console import table
@@ -258,6 +291,7 @@ def _scalars(scalars: dict[str, Any]) -> str:
 def _check(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace,
            setup: WorkerSetup) -> int:
     from harness.execution.pool import run_all
+    from harness.judge.verdict import coverage
     from harness.report import console
     from harness.report.plot import explain
 
@@ -268,6 +302,9 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
     for result in results:
         if result.comparison is not None and not result.ok and result.comparison.status == "fail":
             print(explain(result.record, result.comparison, args.plots))
+            covered = coverage(root, result.record.device_kind)
+            if covered is not None and not covered.known:
+                print(f"  kernels differ: {covered.warning()}")
     if args.mode == modes.REFERENCE:
         print()
         print(console.ledger_summary(results, full=args.ledger == "full"))
@@ -333,6 +370,9 @@ def _environment(root: Path, devices: list[Device]) -> tuple[dict[str, Any], dic
               + ("written in this environment" if not drift else "environment differs:"))
         for line in drift:
             print(f"  {line}")
+        if kind == "cpu":
+            covered = golden.coverage(manifests[kind], str(fingerprints[kind]["kernel_class"]))
+            print(f"  held to the goldens of {covered.describe()}")
     print(flush=True)
     return manifests, fingerprints
 
@@ -395,18 +435,20 @@ def _regen(experiments: list[Experiment], devices: list[Device], root: Path, arg
 def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace,
                 setup: WorkerSetup) -> int:
     from harness.errors import GoldenError
-    from harness.execution import runtime
+    from harness.execution import kernels, runtime
     from harness.execution.pool import run_all
     from harness.report import drift
     from harness.store import golden
     from harness.store.files import atomic_write
 
+    kernels.current()  # read once here: the workers inherit the answer (kernels.onednn_isa)
     # One device of each kind writes; every run finishes before the first file is touched,
     # and each kind's folder is replaced in one step (golden.regenerate).
     writers: dict[str, Device] = {}
     for device in devices:
         writers.setdefault(device.kind, device)
     records = _records(run_all(_jobs(experiments, list(writers.values()), modes.REFERENCE), args.jobs, setup))
+    classes = _other_classes(experiments, writers, args)
     changes = [drift.change(root, e, r) for e, r in zip(experiments * len(writers), records, strict=True)]
     manifests: dict[str, dict[str, Any] | None] = {}
     for kind in writers:
@@ -415,16 +457,75 @@ def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path
         except GoldenError:
             manifests[kind] = None
     fingerprints = {kind: runtime.fingerprint(kind) for kind in writers}
+    class_files: dict[str, list[str]] = {key: [] for key in classes}
     for kind in writers:
+        fingerprints[kind]["kernel_classes"] = _covered(root, kind, experiments, fingerprints[kind], classes)
         written = golden.regenerate(root, kind, [r for r in records if r.device_kind == kind],
-                                    fingerprints[kind])
+                                    fingerprints[kind], classes if kind == "cpu" else None)
         for path in written:
             print(f"wrote {path}")
-    atomic_write(args.drift_report, drift.render(changes, manifests, fingerprints).encode("utf-8"))
+            if path.parent.parent.name == golden.KERNELS:
+                class_files[path.parent.name].append(path.name)
+    atomic_write(args.drift_report, drift.render(changes, manifests, fingerprints, class_files).encode("utf-8"))
     for c in changes:
         print(f"  {c.experiment} on {c.device}: {c.verdict}" + (f": {c.detail}" if c.detail else ""))
     print(f"wrote {args.drift_report}: review it with `git diff golden/` before committing both")
     return 0
+
+
+def _covered(root: Path, kind: str, experiments: list[Experiment], fingerprint: dict[str, Any],
+             classes: dict[str, ClassRuns]) -> list[str]:
+    """The kernel classes whose files are complete after a regeneration: the ones it ran; of
+    those, when it regenerates only some experiments, the ones that were complete before too
+    (the others' files for the rest are missing or stale), and only while the base class
+    stays the same."""
+    from harness.errors import GoldenError
+    from harness.experiments import catalog
+    from harness.store import golden
+
+    if kind != "cpu":
+        return []
+    ran = {str(fingerprint["kernel_class"]), *classes}
+    if {e.name for e in experiments} == {e.name for e in catalog.all_experiments()}:
+        return sorted(ran)
+    try:
+        before = golden.read_manifest(root, kind) or {}
+    except GoldenError:
+        before = {}
+    if before.get("kernel_class") != fingerprint["kernel_class"]:
+        return sorted({str(fingerprint["kernel_class"])})
+    return sorted(ran & set(before.get("kernel_classes") or ()))
+
+
+def _other_classes(experiments: list[Experiment], writers: dict[str, Device],
+                   args: argparse.Namespace) -> dict[str, ClassRuns]:
+    """What every other kernel class asked for computes on the CPU, each in its own processes:
+    every experiment eagerly, and every training experiment in every other mode, measured
+    against that class's own eager run."""
+    from harness.execution import emulate, kernels
+    from harness.judge.verdict import mode_signatures
+    from harness.store.golden import ClassRuns
+
+    if "cpu" not in writers or args.kernel_classes == ["this"]:
+        return {}
+    here = kernels.current().key
+    keys = kernels.emulable() if args.kernel_classes == ["all"] else args.kernel_classes
+    device = writers["cpu"].name
+    trainers = [e for e in experiments if e.trains]
+    found = {}
+    for key in keys:
+        if key == here:
+            continue
+        eager = emulate.run_under(key, [e.name for e in experiments], modes.REFERENCE, args.jobs, device)
+        by_name = {r.experiment: r for r in eager}
+        runs: dict[str, list[Record]] = {e.name: [] for e in trainers}
+        for mode in modes.MODES:
+            if mode != modes.REFERENCE and trainers:
+                for record in emulate.run_under(key, [e.name for e in trainers], mode, args.jobs, device):
+                    runs[record.experiment].append(record)
+        signatures = {e.name: mode_signatures(e, by_name[e.name], runs[e.name]) for e in trainers}
+        found[key] = ClassRuns(eager, {name: sig for name, sig in signatures.items() if sig})
+    return found
 
 
 def _figures(root: Path, out: Path) -> int:

@@ -69,6 +69,26 @@ def mode(text: str) -> str:
     return text
 
 
+def kernel_classes(text: str) -> list[str]:
+    """``all`` (every kernel class this CPU can run), ``this`` (this environment's), or
+    comma-separated class keys, each one this CPU can run."""
+    from harness.execution import kernels
+
+    runnable = kernels.emulable()
+    tokens = [t.strip() for t in text.split(",") if t.strip()]
+    if tokens in (["all"], ["this"]):
+        return tokens
+    unknown = [t for t in tokens if t not in runnable]
+    if not tokens or unknown:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown) or repr(text)} is not a kernel class this CPU "
+                                         f"can run: all, this, or some of {', '.join(runnable)}")
+    no_repeats("kernel class", tokens)
+    return tokens
+
+
+kernel_classes.__name__ = "--kernel-classes"
+
+
 def folder(option: str) -> Callable[[str], Path]:
     """An existing folder to read from."""
 

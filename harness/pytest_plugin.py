@@ -18,7 +18,7 @@ from harness.execution.devices import Device
 from harness.experiments import catalog
 from harness.experiments.declare import Experiment
 from harness.judge.compare import Comparison
-from harness.judge.verdict import verify
+from harness.judge.verdict import coverage, held_to, verify
 from harness.record import Record
 from harness.report.console import environment_drift
 from harness.report.plot import explain
@@ -70,8 +70,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     for kind in sorted({d.kind for d in config._harness_devices}):  # type: ignore[attr-defined]
         try:
             drift = environment_drift(golden.read_manifest(root, kind), runtime.fingerprint(kind))
+            covered = coverage(root, kind)
         except GoldenError as exc:
-            drift = [str(exc)]
+            drift, covered = [str(exc)], None
+        if covered is not None:
+            lines.append(f"harness: {kind} goldens of {covered.describe()}")
         lines += [f"harness: {kind} goldens differ in environment: {d}" for d in drift]
     return lines
 
@@ -221,7 +224,10 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
     def check(record: Record) -> Comparison | None:
         __tracebackhide__ = True
         experiment = catalog.get(record.experiment)
-        target = golden.paths(root, record.device_kind, experiment.name)
+        try:
+            target = golden.paths(root, record.device_kind, experiment.name, held_to(root, record.device_kind))
+        except GoldenError as exc:
+            pytest.fail(str(exc), pytrace=False)
         needed = [target.scalars, *(target.tables[t] for t in experiment.table_columns())]
         missing = [p for p in needed if not p.exists()]
         if missing and os.environ.get("CI"):
@@ -234,7 +240,9 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
             except GoldenError as exc:
                 pytest.fail(str(exc), pytrace=False)
             if comparison.status == "fail":
-                pytest.fail(explain(record, comparison), pytrace=False)
+                covered = coverage(root, record.device_kind)
+                note = "" if covered is None or covered.known else f"\n  kernels differ: {covered.warning()}"
+                pytest.fail(explain(record, comparison) + note, pytrace=False)
         for name, table in record.tables().items():
             num_regression.check(
                 {column: np.asarray(values) for column, values in table.items()},

@@ -101,7 +101,7 @@ def test_check_without_goldens_for_the_device_kind_stops_before_running(tmp_path
 
 
 def test_regen_writes_what_is_committed_and_a_manifest(tmp_path):
-    done = cli("regen", *CHEAP, "--golden-dir", str(tmp_path / "golden"),
+    done = cli("regen", *CHEAP, "--golden-dir", str(tmp_path / "golden"), "--kernel-classes", "this",
                    "--drift-report", str(tmp_path / "drift.md"))
     assert done.returncode == 0, done.stderr
     drift = (tmp_path / "drift.md").read_text(encoding="utf-8")

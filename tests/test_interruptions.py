@@ -31,7 +31,7 @@ def write_then_die(path, data):
         os.kill(os.getpid(), signal.SIGKILL)
 golden.atomic_write = write_then_die
 from harness.cli import main
-main(["regen", *sys.argv[3:], "--device", "cpu", "--jobs", "1", "--golden-dir", root,
+main(["regen", *sys.argv[3:], "--device", "cpu", "--jobs", "1", "--golden-dir", root, "--kernel-classes", "this",
       "--drift-report", os.path.join(os.path.dirname(root), "drift.md")])
 """
 
@@ -51,7 +51,7 @@ def stale_root(tmp_path: Path) -> Path:
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "cpu").iterdir())}
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "cpu").rglob("*")) if p.is_file()}
 
 
 # Two goldens and the manifest: killed after the first write, and after the last one (all
@@ -64,7 +64,7 @@ def test_a_regeneration_killed_part_way_leaves_every_golden_as_it_was(stale_root
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert _snapshot(stale_root) == before
     # The next regeneration throws away what the killed one staged, and completes.
-    again = cli("regen", *EXPERIMENTS, "--device", "cpu", "--golden-dir", str(stale_root),
+    again = cli("regen", *EXPERIMENTS, "--device", "cpu", "--golden-dir", str(stale_root), "--kernel-classes", "this",
                     "--drift-report", str(stale_root.parent / "drift.md"))
     assert again.returncode == 0, again.stderr
     # The killed one wrote no drift report; this one says what it changed and where.

@@ -8,11 +8,14 @@ import pytest
 
 from harness.experiments import catalog
 from harness.judge.ledger import check_claim, check_printed
+from harness.judge.verdict import kernel_golden
+from harness.pytest_plugin import golden_root
 
 
-def test_printed_number(printed, device, record_of):
+def test_printed_number(printed, device, record_of, request):
     experiment, number = printed
-    result = check_printed(experiment, number, record_of(experiment, device))
+    kernels = kernel_golden(golden_root(request.config), experiment, device.kind)
+    result = check_printed(experiment, number, record_of(experiment, device), kernels)
     if result.verdict in ("known difference", "impossible"):
         pytest.xfail(result.describe())
     assert result.ok, result.describe()

@@ -23,6 +23,7 @@ EXPERIMENTS = ("cross_entropy", "tensor_creation", "gradient_descent")
 
 def _regen(root: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "harness", "regen", *EXPERIMENTS, "--device", "cpu",
+                             "--kernel-classes", "this",
                              "--jobs", "1", "--golden-dir", str(root), "--drift-report",
                              str(root.parent / f"drift-{time.monotonic_ns()}.md"), *extra],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -67,14 +68,15 @@ def test_a_regeneration_waits_for_the_one_that_holds_the_folder(tmp_path):
 def test_a_regeneration_gives_up_after_its_timeout_and_changes_nothing(tmp_path):
     root = tmp_path / "golden"
     shutil.copytree(golden.ROOT / "cpu", root / "cpu")
-    before = {p.name: p.read_bytes() for p in (root / "cpu").iterdir()}
+    before = {str(p): p.read_bytes() for p in (root / "cpu").rglob("*") if p.is_file()}
     with lock.held(root, 0, lambda line: None):
         done = cli("regen", *EXPERIMENTS, "--golden-dir", str(root), "--lock-timeout", "0.5",
+                   "--kernel-classes", "this",
                    "--drift-report", str(tmp_path / "drift.md"))
     assert done.returncode == 2
     assert f"another regeneration holds {root / '.lock'} (pid {os.getpid()}" in done.stderr
     assert "--lock-timeout" in done.stderr
-    assert {p.name: p.read_bytes() for p in (root / "cpu").iterdir()} == before
+    assert {str(p): p.read_bytes() for p in (root / "cpu").rglob("*") if p.is_file()} == before
     assert not (tmp_path / "drift.md").exists()
 
 

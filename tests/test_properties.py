@@ -91,6 +91,9 @@ def _values(action: argparse.Action, sandbox: dict[str, Path], run_dir: Path) ->
         return st.sampled_from(places)
     if action.dest == "device":
         return WORDS
+    if action.dest == "kernel_classes":
+        # Another class runs in processes of its own, a minute each: `this`, and what is refused.
+        return st.one_of(st.just("this"), WORDS, st.sampled_from(["avx3", "sse41,sse41", "all,this"]))
     if kind.startswith("--") or action.type is not None:
         return NUMBERS
     return WORDS
@@ -136,6 +139,8 @@ def command_lines(draw: Callable[..., Any], sandbox: dict[str, Path], run_dir: P
         argv = [str(run_dir / "golden") if tok == str(sandbox["golden"]) else tok for tok in argv]
     if name == "regen" and "--lock-timeout" not in argv:
         argv += ["--lock-timeout", "0"]
+    if name == "regen" and "--kernel-classes" not in argv:
+        argv += ["--kernel-classes", "this"]
     if name == "matrix" and valid_only and "--json-out" in argv:
         argv.insert(argv.index("matrix") + 1, "--jobs=0")  # only its refusals: see the module's note
     return argv
@@ -165,7 +170,8 @@ def test_any_command_line_does_its_job_or_exits_2_naming_the_input(sandbox, tmp_
 
 # --- damaged golden stores ---------------------------------------------------------------
 
-FILES = sorted(p.name for p in (golden.ROOT / "cpu").iterdir())
+# Every file of the CPU goldens, the kernel classes' own included (kernels/<class>/<file>).
+FILES = sorted(str(p.relative_to(golden.ROOT / "cpu")) for p in (golden.ROOT / "cpu").rglob("*") if p.is_file())
 
 
 def _rows(text: str) -> list[str]:
@@ -216,8 +222,14 @@ def _damage(root: Path, damage: str, target: str, data: Any) -> None:
 
 def _loads_or_names_the_file(root: Path) -> None:
     """Every experiment's goldens, the manifest and the layout: read, or refused by name."""
+    classes = sorted(p.name for p in (root / "cpu" / golden.KERNELS).glob("*"))
     for reader in ([lambda: golden.check_layout(root), lambda: golden.read_manifest(root, "cpu")]
-                   + [lambda e=e: load(root, e, "cpu") for e in catalog.all_experiments()]):
+                   + [lambda e=e: load(root, e, "cpu") for e in catalog.all_experiments()]
+                   # Each kernel class's own files, as a run under that class reads them.
+                   + [lambda e=e, k=k: golden.load(root, "cpu", e.name, e.table_columns(), k)
+                      for k in classes for e in catalog.all_experiments()]
+                   + [lambda e=e, k=k: golden.read_mode_signatures(root, "cpu", k, e.name)
+                      for k in classes for e in catalog.training_experiments()]):
         try:
             reader()
         except GoldenError as exc:
@@ -244,7 +256,7 @@ def test_a_damaged_golden_store_is_read_or_refused_by_name(tmp_path_factory, cas
 @given(case=damaged_stores())
 def test_check_on_a_damaged_store_judges_or_exits_2_naming_the_file(tmp_path_factory, case):
     root, after_damage = _damaged_copy(tmp_path_factory, case)
-    stem = case[1].split(".")[0]
+    stem = Path(case[1]).name.split(".")[0]
     names = [stem] if stem in CHEAP else ["cross_entropy"]
     before = _project()
     done = run_cli("check", *names, "--golden-dir", str(root), "--json-out", str(root.parent / "out.json"),

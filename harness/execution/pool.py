@@ -73,10 +73,12 @@ def _expected_initial(job: Job) -> dict[str, Any] | None:
     if job.golden is None:
         return None
     from harness.execution.devices import Device
+    from harness.judge.verdict import held_to
     from harness.store import golden
 
-    path = golden.paths(Path(job.golden), Device(job.device).kind, job.experiment).scalars
+    kind = Device(job.device).kind
     try:
+        path = golden.paths(Path(job.golden), kind, job.experiment, held_to(Path(job.golden), kind)).scalars
         scalars = golden.read_scalars(path)
     except HarnessError:
         return None  # missing or damaged: the judgement says so, by name

@@ -23,6 +23,7 @@ from tensorflow.python.framework import config as tf_config
 from tensorflow.python.framework import random_seed
 
 from harness.errors import HarnessError
+from harness.execution import kernels
 
 DEFAULT_GRAPH_SEED: int = random_seed.DEFAULT_GRAPH_SEED
 
@@ -34,6 +35,7 @@ def configure() -> None:
     global _configured
     if _configured:
         return
+    kernels.align_xla()
     tf.config.experimental.enable_op_determinism()
     # TF32 (Ampere and newer) rounds matmul inputs to 10 mantissa bits: off, so a GPU run
     # is a float32 run like the notes'.
@@ -100,6 +102,8 @@ def fingerprint(kind: str) -> dict[str, Any]:
         # 0 means TensorFlow's default: as many threads as cpu_count.
         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        # The CPU kernels (instruction sets, oneDNN on or off, OpenBLAS), as the libraries report them.
+        **kernels.current().fields(),
         "keras": keras.__version__,
         "machine": platform.machine(),
         "numpy": np.__version__,

@@ -28,9 +28,14 @@ from harness.judge.compare import ulp_distance
 from harness.record import Record
 
 Verdict = Literal["reproduces", "known difference", "DIFFERS", "now reproduces", "impossible",
-                  "NOW MATCHES", "not comparable"]
-# Verdicts that are what the declarations say: the others fail.
-OK = ("reproduces", "known difference", "impossible", "not comparable")
+                  "NOW MATCHES", "not comparable", "reproduces under these kernels",
+                  "differs under these kernels"]
+# Verdicts that are what the declarations say: the others fail. The declarations are made on the
+# goldens' base kernel class; under another class a number may reproduce where the base's does
+# not, or the reverse: expected when that class's own golden says the same (``KernelGolden``).
+OK = ("reproduces", "known difference", "impossible", "not comparable", "reproduces under these kernels",
+      "differs under these kernels")
+_KERNEL_EXCUSABLE = ("DIFFERS", "now reproduces", "NOW MATCHES")
 
 
 def rounds_to(measured: float, text: str) -> bool:
@@ -85,11 +90,23 @@ def _normal(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class KernelGolden:
+    """The golden of a kernel class other than the base, as a record: what that class's
+    kernels computed when the goldens were written."""
+
+    kernel_class: str
+    record: Record
+
+
+@dataclass(frozen=True)
 class PrintedCheck:
     experiment: str
     device: str
     printed: Printed
     measured: Any
+    # Under a covered kernel class other than the base: whether the number reproduces in that
+    # class's golden (None: the base class, or a class the goldens do not cover).
+    kernels: tuple[str, bool] | None = None
 
     @property
     def reproduces(self) -> bool:
@@ -116,6 +133,12 @@ class PrintedCheck:
 
     @property
     def verdict(self) -> Verdict:
+        declared = self._declared_verdict()
+        if declared in _KERNEL_EXCUSABLE and self.kernels is not None and self.kernels[1] == self.reproduces:
+            return "reproduces under these kernels" if self.reproduces else "differs under these kernels"
+        return declared
+
+    def _declared_verdict(self) -> Verdict:
         p = self.printed
         if p.not_comparable:
             return "not comparable"
@@ -152,6 +175,14 @@ class PrintedCheck:
         verdict = self.verdict
         if verdict == "reproduces":
             return head
+        if verdict == "reproduces under these kernels":
+            assert self.kernels is not None
+            return (f"{head}; reproduces under kernel class {self.kernels[0]} (as its golden does), not "
+                    f"under the goldens' base class: {p.known_difference or p.impossible}")
+        if verdict == "differs under these kernels":
+            assert self.kernels is not None
+            return (f"{head}, differs {self.distance()} under kernel class {self.kernels[0]} (as its golden "
+                    "does); it reproduces under the goldens' base class")
         if verdict == "now reproduces":
             return f"{head}; it was declared a known difference and now reproduces: remove the declaration"
         if verdict == "NOW MATCHES":
@@ -170,8 +201,15 @@ class ClaimCheck:
     holds: bool
 
 
-def check_printed(experiment: Experiment, printed: Printed, record: Record) -> PrintedCheck:
-    return PrintedCheck(experiment.name, record.device, printed, printed.locate(record))
+def check_printed(experiment: Experiment, printed: Printed, record: Record,
+                  kernels: KernelGolden | None = None) -> PrintedCheck:
+    """A printed number against a run; under a kernel class other than the base, also against
+    that class's golden."""
+    expected = None
+    if kernels is not None:
+        expected = (kernels.kernel_class, PrintedCheck(experiment.name, "golden", printed,
+                                                       printed.locate(kernels.record)).reproduces)
+    return PrintedCheck(experiment.name, record.device, printed, printed.locate(record), expected)
 
 
 def check_claim(experiment: Experiment, claim: Claim, record: Record,
@@ -180,8 +218,8 @@ def check_claim(experiment: Experiment, claim: Claim, record: Record,
     return ClaimCheck(experiment.name, record.device, claim, bool(claim.holds(record, *needed)))
 
 
-def printed_checks(experiment: Experiment, record: Record) -> list[PrintedCheck]:
-    return [check_printed(experiment, p, record) for p in experiment.printed]
+def printed_checks(experiment: Experiment, record: Record, kernels: KernelGolden | None = None) -> list[PrintedCheck]:
+    return [check_printed(experiment, p, record, kernels) for p in experiment.printed]
 
 
 def claim_checks(experiment: Experiment, record: Record,

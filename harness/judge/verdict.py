@@ -18,9 +18,30 @@ from harness.store import golden
 from harness.store.golden import Golden
 
 
+def kernel_class(kind: str) -> str | None:
+    """The key of this process's CPU kernels, for the goldens of the CPU (None for a GPU's)."""
+    from harness.execution import kernels
+
+    return kernels.current().key if kind == "cpu" else None
+
+
+def held_to(root: Path, kind: str) -> str | None:
+    """The kernel class whose files this process's runs are held to: its own where the goldens
+    cover it, else None (the base goldens: a class they do not cover has no files to trust)."""
+    covered = coverage(root, kind)
+    return covered.kernel_class if covered is not None and covered.known else None
+
+
 def load(root: Path, experiment: Experiment, kind: str) -> Golden:
-    """The goldens of an experiment; GoldenError (or GoldenMissing) when they cannot be used."""
-    return golden.load(root, kind, experiment.name, experiment.table_columns())
+    """The goldens of an experiment, as this process's kernel class has them; GoldenError (or
+    GoldenMissing) when they cannot be used."""
+    return golden.load(root, kind, experiment.name, experiment.table_columns(), held_to(root, kind))
+
+
+def coverage(root: Path, kind: str) -> golden.Coverage | None:
+    """Whether the goldens of a kind cover this process's kernel class (None: not a CPU kind)."""
+    key = kernel_class(kind)
+    return None if key is None else golden.coverage(golden.read_manifest(root, kind), key)
 
 
 def against(stored: Golden, experiment: Experiment, record: Record, exact: bool = False) -> Comparison:
@@ -90,15 +111,50 @@ def signature(comparison: Comparison) -> tuple[int | None, float]:
     return (min(firsts) if firsts else None), comparison.max_ulp
 
 
+def declared_mode(root: Path, experiment: Experiment, kind: str, mode: str) -> ModeDifference | None:
+    """What is declared for a mode under this process's kernel class: the class's own
+    measurement where the goldens hold one, else the experiment's declaration."""
+    assert experiment.training is not None
+    declared = experiment.training.mode_difference(mode)
+    key = held_to(root, kind)
+    if key is None:
+        return declared
+    own = golden.read_mode_signatures(root, kind, key, experiment.name)
+    if mode not in own:
+        return declared
+    signature = own[mode]
+    if signature is None:
+        return None
+    why = declared.why if declared else "measured under this kernel class only"
+    return ModeDifference(mode, signature[0], signature[1], f"{why} (as kernel class {key} computes it)")
+
+
+def mode_signatures(experiment: Experiment, eager: Record, runs: list[Record]) -> dict[str, golden.ModeSignature]:
+    """How each mode's run departs from the eager run of the same kernel class, where that is
+    not what the experiment declares: a class's own declarations, for the golden store."""
+    assert experiment.training is not None
+    own: dict[str, golden.ModeSignature] = {}
+    for run in runs:
+        comparison = against(Golden(eager.scalars, eager.tables()), experiment, run, exact=True)
+        measured = None if comparison.status == "identical" else signature(comparison)
+        declared = experiment.training.mode_difference(run.mode)
+        if measured != (None if declared is None else (declared.first_epoch, declared.max_ulp)):
+            if measured is not None and measured[0] is None:
+                raise HarnessError(f"{experiment.name} in mode {run.mode}: differs from the eager run in its "
+                                   f"structure or scalars, not its trajectory: {comparison.explain()}")
+            own[run.mode] = None if measured is None else (int(measured[0] or 0), measured[1])
+    return own
+
+
 def judge_mode(root: Path, experiment: Experiment, record: Record) -> Result:
     """A run in another execution mode against the eager golden, bit for bit, and against what
-    the experiment declares for that mode."""
+    is declared for that mode (``declared_mode``)."""
     assert experiment.training is not None
-    declared = experiment.training.mode_difference(record.mode)
     try:
+        declared = declared_mode(root, experiment, record.device_kind, record.mode)
         comparison = agreement(root, experiment, record)
     except GoldenError as exc:
-        return Result(record, None, exc, declared=declared)
+        return Result(record, None, exc, declared=experiment.training.mode_difference(record.mode))
     verdict: ModeVerdict
     if comparison.status == "identical":
         verdict = "NOW IDENTICAL" if declared else "identical"
@@ -128,12 +184,25 @@ def describe_mode(result: Result) -> str:
     }[result.mode_verdict]
 
 
+def kernel_golden(root: Path, experiment: Experiment, kind: str) -> ledger.KernelGolden | None:
+    """Under a covered kernel class other than the base: that class's golden, as a record, for
+    the ledger (None on the base class, a GPU, or a class the goldens do not cover)."""
+    covered = coverage(root, kind)
+    if covered is None or not covered.known or covered.kernel_class == covered.base:
+        return None
+    stored = load(root, experiment, kind)
+    record = Record(experiment.name, "golden", kind, "", columns=stored.tables.get("columns", {}),
+                    scalars=stored.scalars, checkpoints=stored.tables.get("checkpoints", {}))
+    return ledger.KernelGolden(covered.kernel_class, record)
+
+
 def judge(root: Path, experiment: Experiment, record: Record,
           others: Mapping[str, Record] | None = None) -> Result:
     """The record against its golden, its printed numbers and its claims."""
     try:
         comparison, error = verify(root, experiment, record), None
+        kernels = kernel_golden(root, experiment, record.device_kind)
     except GoldenError as exc:
-        comparison, error = None, exc
-    return Result(record, comparison, error, ledger.printed_checks(experiment, record),
+        comparison, error, kernels = None, exc, None
+    return Result(record, comparison, error, ledger.printed_checks(experiment, record, kernels),
                   ledger.claim_checks(experiment, record, others))

@@ -14,8 +14,9 @@ from harness.errors import GoldenError
 from harness.judge.ledger import PrintedCheck, short
 from harness.judge.verdict import Result, describe_mode
 
-# Fields of a manifest that say when, not what: a difference there is no drift.
-_NOT_DRIFT = {"date"}
+# Fields of a manifest that say when, not what, or what the regeneration covered rather than
+# where it ran (the kernel classes: said by the coverage line): a difference there is no drift.
+_NOT_DRIFT = {"date", "kernel_classes"}
 
 
 def width(text: str) -> int:
@@ -110,8 +111,8 @@ def ledger_summary(results: Sequence[Result], full: bool = False) -> str:
     per: dict[tuple[str, str], Counter[str]] = {}
     for p in printed:
         per.setdefault((p.experiment, p.device), Counter())[p.verdict] += 1
-    verdicts = ["reproduces", "known difference", "impossible", "not comparable", "DIFFERS",
-                "now reproduces", "NOW MATCHES"]
+    verdicts = ["reproduces", "reproduces under these kernels", "known difference", "differs under these kernels",
+                "impossible", "not comparable", "DIFFERS", "now reproduces", "NOW MATCHES"]
     shown = [v for v in verdicts if any(c[v] for c in per.values())]
     count_rows = [(e, d, sum(c.values()), *(c[v] or "-" for v in shown)) for (e, d), c in per.items()]
     # The summary lists what a reader acts on; values no run can give again are counted above.

@@ -53,7 +53,9 @@ def change(root: Path, experiment: Experiment, record: Record) -> Change:
 
 
 def render(changes: Sequence[Change], manifests: dict[str, dict[str, Any] | None],
-           fingerprints: dict[str, dict[str, Any]]) -> str:
+           fingerprints: dict[str, dict[str, Any]], class_files: dict[str, list[str]] | None = None) -> str:
+    """``class_files``: for each CPU kernel class the regeneration ran, the files it keeps of
+    its own (harness/store/golden.py)."""
     lines = ["# Golden drift of the last regeneration", ""]
     for kind, live in fingerprints.items():
         old = manifests.get(kind) or {}
@@ -69,6 +71,12 @@ def render(changes: Sequence[Change], manifests: dict[str, dict[str, Any] | None
         *markdown_table(("experiment", "device", "verdict", "where and by how much"),
                         [(f"`{c.experiment}`", c.device, c.verdict, c.detail or "-") for c in changes]),
         "",
-        "Review with `git diff golden/`; commit the goldens and this page together.",
     ]
+    if class_files:
+        lines += ["", "CPU kernel classes (`golden/cpu/kernels/<class>/`: the files whose bytes differ from the "
+                      f"base class `{fingerprints.get('cpu', {}).get('kernel_class')}`'s):", ""]
+        lines += [f"- `{key}`: " + (f"{len(files)} files: {', '.join(sorted(files))}" if files else
+                                    "the base's bits for every experiment (no files)")
+                  for key, files in sorted(class_files.items())]
+    lines += ["", "Review with `git diff golden/`; commit the goldens and this page together."]
     return "\n".join(lines) + "\n"

@@ -6,6 +6,15 @@ Layout, one folder per device kind::
     golden/<kind>/<experiment>.checkpoints.csv  weights and optimizer state at checkpoints
     golden/<kind>/<experiment>.yml              scalars, as data_regression writes them
     golden/<kind>/manifest.yml                  the environment that wrote the goldens of that kind
+    golden/<kind>/kernels/<class>/<file>        where a CPU kernel class computes other bits: that
+                                                class's copy of the file (harness.execution.kernels)
+
+The files of ``<kind>/`` are the goldens of the manifest's ``kernel_class`` (the base); its
+``kernel_classes`` lists every class the regeneration ran. A class's folder holds only the files
+whose bytes differ from the base: a class that changes nothing has no folder. It may also hold
+``<experiment>.modes.yml``: where an execution mode departs from that class's eager run otherwise
+than the experiment declares (measured on the base), the class's own measurement, per mode:
+``identical``, or ``first_epoch`` and ``max_ulp``.
 
 Files are written byte for byte as pytest-regressions writes them (a NaN is an
 empty cell, as pandas writes it), so a golden regenerated here and one regenerated
@@ -41,10 +50,15 @@ from harness.store.files import atomic_write, exchange
 ROOT = Path(__file__).resolve().parents[2] / "golden"
 MANIFEST = "manifest.yml"
 MANIFEST_FIELDS = (
-    "cpu_count", "date", "device", "device_kind", "inter_op_threads", "intra_op_threads", "keras",
-    "machine", "numpy", "onednn", "op_determinism", "python", "tensorflow", "tf32", "tf_losses_module",
+    "cpu_count", "date", "device", "device_kind", "inter_op_threads", "intra_op_threads", "kernel_class",
+    "kernel_classes", "keras", "machine", "numpy", "onednn", "onednn_isa", "op_determinism",
+    "openblas_coretype", "python", "tensorflow", "tf32", "tf_losses_module", "xla_cpu_isa",
 )
+# The one manifest field that is a list (of kernel class keys); every other holds one value.
+LIST_FIELDS = ("kernel_classes",)
+KERNELS = "kernels"
 _NAME = re.compile(r"[a-z0-9_]+")
+_KERNEL_CLASS = re.compile(r"[a-z0-9_]+(\+xla_[a-z0-9_]+)?")
 # A table's file beside the experiment's name.
 SUFFIXES = {"columns": ".csv", "checkpoints": ".checkpoints.csv"}
 
@@ -96,23 +110,111 @@ def check_layout(root: Path) -> None:
                                   "empty folder or a golden folder")
 
 
-def paths(root: Path, kind: str, experiment: str) -> GoldenPaths:
+def kernel_dir(root: Path, kind: str, kernel_class: str) -> Path:
+    """The folder of one kernel class's own copies of the files that differ from the base."""
+    if not _KERNEL_CLASS.fullmatch(kernel_class):
+        raise GoldenError(kind_dir(root, kind) / KERNELS / kernel_class, "is not a kernel class name")
+    return kind_dir(root, kind) / KERNELS / kernel_class
+
+
+def paths(root: Path, kind: str, experiment: str, kernel_class: str | None = None) -> GoldenPaths:
+    """Where an experiment's goldens are: the base files, or a kernel class's copy of each file
+    it has one of."""
     # Names become file names: nothing but [a-z0-9_] may leave a path inside golden/.
     if not _NAME.fullmatch(experiment):
         raise GoldenError(root / kind / experiment, "is not a valid experiment name ([a-z0-9_]+)")
     folder = kind_dir(root, kind)
-    return GoldenPaths({table: folder / f"{experiment}{suffix}" for table, suffix in SUFFIXES.items()},
-                       folder / f"{experiment}.yml")
+    own = kernel_dir(root, kind, kernel_class) if kernel_class else None
+
+    def where(name: str) -> Path:
+        return own / name if own is not None and (own / name).exists() else folder / name
+
+    return GoldenPaths({table: where(f"{experiment}{suffix}") for table, suffix in SUFFIXES.items()},
+                       where(f"{experiment}.yml"))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which goldens a run under one kernel class is held to, in words for headers and failures."""
+
+    kernel_class: str
+    base: str | None  # the manifest's kernel_class
+    covered: tuple[str, ...]  # the manifest's kernel_classes
+
+    @property
+    def known(self) -> bool:
+        return self.kernel_class in self.covered
+
+    def describe(self) -> str:
+        if self.kernel_class == self.base:
+            return f"kernel class {self.kernel_class} (the base goldens')"
+        if self.known:
+            return (f"kernel class {self.kernel_class} (its own files in {KERNELS}/{self.kernel_class}/, "
+                    f"the rest as the base {self.base})")
+        return f"kernel class {self.kernel_class}, which the goldens do not cover: {self.warning()}"
+
+    def warning(self) -> str:
+        """What a failure under a class without goldens must say: the kernels differ."""
+        return (f"this machine runs the CPU kernels of class {self.kernel_class}, and the goldens cover "
+                f"{', '.join(self.covered) or 'no class'} (base {self.base}): it is compared with the base "
+                "goldens, so a difference may be the kernels', not a regression. Regenerate on a CPU "
+                "that can run this class (python -m harness regen), or run under a covered one "
+                "(ONEDNN_MAX_CPU_ISA, TF_ENABLE_ONEDNN_OPTS)")
+
+
+# A mode's departure from the eager run under one kernel class: None where it is identical.
+ModeSignature = tuple[int, float] | None
+MODES_SUFFIX = ".modes.yml"
+
+
+def read_mode_signatures(root: Path, kind: str, kernel_class: str, experiment: str) -> dict[str, ModeSignature]:
+    """A kernel class's own measurements of an experiment's modes (empty where it has none)."""
+    from harness.execution.modes import MODES
+
+    path = kernel_dir(root, kind, kernel_class) / f"{experiment}{MODES_SUFFIX}"
+    if not path.exists():
+        return {}
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise GoldenError(path, "is not a mapping of execution modes")
+    found: dict[str, ModeSignature] = {}
+    for mode, value in data.items():
+        if mode not in MODES:
+            raise GoldenError(path, f"names the mode {mode!r}; modes are {', '.join(MODES)}")
+        if value == "identical":
+            found[mode] = None
+        elif (isinstance(value, dict) and set(value) == {"first_epoch", "max_ulp"}
+              and isinstance(value["first_epoch"], int) and isinstance(value["max_ulp"], (int, float))
+              and not isinstance(value["first_epoch"], bool) and math.isfinite(value["max_ulp"])):
+            found[mode] = (value["first_epoch"], float(value["max_ulp"]))
+        else:
+            raise GoldenError(path, f"mode {mode}: {value!r} is neither `identical` nor a mapping of "
+                                    "first_epoch (an integer) and max_ulp (a finite number)")
+    return found
+
+
+def dump_mode_signatures(signatures: dict[str, ModeSignature]) -> bytes:
+    data = {mode: "identical" if sig is None else {"first_epoch": sig[0], "max_ulp": sig[1]}
+            for mode, sig in sorted(signatures.items())}
+    return dump_scalars(data)
+
+
+def coverage(manifest: dict[str, Any] | None, kernel_class: str) -> Coverage:
+    if manifest is None:
+        return Coverage(kernel_class, None, ())
+    return Coverage(kernel_class, manifest.get("kernel_class"), tuple(manifest.get("kernel_classes") or ()))
 
 
 # --- reading ---------------------------------------------------------------------------
 
 
-def load(root: Path, kind: str, experiment: str, expected: dict[str, list[str]] | None) -> Golden:
-    """The goldens of an experiment: its scalars, and the tables whose columns ``expected``
-    gives (table name -> column names; None: the tables there are, as their headers say);
-    GoldenMissing or GoldenError when they cannot be used."""
-    target = paths(root, kind, experiment)
+def load(root: Path, kind: str, experiment: str, expected: dict[str, list[str]] | None,
+         kernel_class: str | None = None) -> Golden:
+    """The goldens of an experiment (a kernel class's own files where it has them): its
+    scalars, and the tables whose columns ``expected`` gives (table name -> column names;
+    None: the tables there are, as their headers say); GoldenMissing or GoldenError when
+    they cannot be used."""
+    target = paths(root, kind, experiment, kernel_class)
     if expected is None:
         expected = {table: _header(path) for table, path in target.tables.items() if path.exists()}
     for path in [target.scalars, *(target.tables[t] for t in expected)]:
@@ -217,10 +319,16 @@ def read_manifest(root: Path, kind: str) -> dict[str, Any] | None:
         raise GoldenError(path, "is not a mapping of environment fields (names to values)")
     missing = [f for f in MANIFEST_FIELDS if f not in data]
     if missing:
-        raise GoldenError(path, f"lacks the fields {missing}")
-    nested = sorted(k for k, v in data.items() if isinstance(v, (dict, list)))
+        raise GoldenError(path, f"lacks the fields {missing}",
+                          fix="it was written by an older harness: regenerate on purpose with `tox -e regen` "
+                              "(python -m harness regen) and review the drift report")
+    nested = sorted(k for k, v in data.items() if isinstance(v, (dict, list)) and k not in LIST_FIELDS)
     if nested:
         raise GoldenError(path, f"fields {nested} hold a list or mapping, not one value")
+    for name in LIST_FIELDS:
+        value = data[name]
+        if not isinstance(value, list) or not all(isinstance(v, str) and _KERNEL_CLASS.fullmatch(v) for v in value):
+            raise GoldenError(path, f"field {name} is not a list of kernel class names")
     return data
 
 
@@ -289,13 +397,12 @@ def dump_scalars(scalars: dict[str, Any]) -> bytes:
 
 def write(root: Path, record: Record) -> list[Path]:
     """Writes a record's goldens; each file is replaced whole or not at all."""
-    target = paths(root, record.device_kind, record.experiment)
+    paths(root, record.device_kind, record.experiment)  # the name is one a file may have
     written = []
-    for name, table in record.tables().items():
-        atomic_write(target.tables[name], dump_table(table))
-        written.append(target.tables[name])
-    atomic_write(target.scalars, dump_scalars(record.scalars))
-    written.append(target.scalars)
+    for name, data in _files(record).items():
+        path = kind_dir(root, record.device_kind) / name
+        atomic_write(path, data)
+        written.append(path)
     return written
 
 
@@ -308,8 +415,20 @@ def write_manifest(root: Path, kind: str, fingerprint: dict[str, Any]) -> Path:
 STAGING = ".regen"
 
 
-def regenerate(root: Path, kind: str, records: list[Record], fingerprint: dict[str, Any]) -> list[Path]:
-    """Rewrites the goldens of one kind and their manifest all at once, or not at all.
+@dataclass(frozen=True)
+class ClassRuns:
+    """What one other kernel class computed: its eager records, and per experiment the modes
+    whose signature differs from the experiment's declaration."""
+
+    records: list[Record]
+    modes: dict[str, dict[str, ModeSignature]] = field(default_factory=dict)
+
+
+def regenerate(root: Path, kind: str, records: list[Record], fingerprint: dict[str, Any],
+               classes: dict[str, ClassRuns] | None = None) -> list[Path]:
+    """Rewrites the goldens of one kind and their manifest all at once, or not at all: the
+    records of this environment's kernel class as the base, and for each other class in
+    ``classes`` (its key -> the same experiments' records under it) the files whose bytes differ.
 
     A copy of ``golden/<kind>/`` is rewritten beside it, then the two folders are
     exchanged in one rename: a regeneration killed at any point leaves either the old
@@ -322,11 +441,55 @@ def regenerate(root: Path, kind: str, records: list[Record], fingerprint: dict[s
     if live.exists():
         shutil.copytree(live, staging / kind)
     written = [path for record in records for path in write(staging, record)]
+    written += _write_classes(staging, kind, records, classes or {}, list(fingerprint.get("kernel_classes") or ()))
     written.append(write_manifest(staging, kind, fingerprint))
     if live.exists():
         exchange(live, staging / kind)
     else:
         os.rename(staging / kind, live)
     shutil.rmtree(staging)
-    return [live / path.name for path in written]
+    return [live / path.relative_to(staging / kind) for path in written]
+
+
+def _write_classes(root: Path, kind: str, base: list[Record], classes: dict[str, ClassRuns],
+                   covered: list[str]) -> list[Path]:
+    """Each class's copies of the files that differ from the base's; the regenerated
+    experiments' old copies go, as does the folder of a class no longer ``covered`` (its files
+    would no longer be complete) and one left empty."""
+    names = {r.experiment for r in base}
+    kernels = kind_dir(root, kind) / KERNELS
+    for folder in sorted(kernels.iterdir()) if kernels.is_dir() else []:
+        if folder.name not in covered:
+            shutil.rmtree(folder)
+    for old in sorted(kernels.glob("*/*")) if kernels.is_dir() else []:
+        if old.name.split(".", 1)[0] in names:
+            old.unlink()
+    written = []
+    for key, runs in sorted(classes.items()):
+        by_name = {r.experiment: r for r in runs.records}
+        missing = sorted(names - set(by_name))
+        if missing:
+            raise GoldenError(kernel_dir(root, kind, key), f"the runs under this class lack {missing}")
+        for record in base:
+            ours, theirs = _files(by_name[record.experiment]), _files(record)
+            if runs.modes.get(record.experiment):
+                ours[f"{record.experiment}{MODES_SUFFIX}"] = dump_mode_signatures(runs.modes[record.experiment])
+            for name, data in ours.items():
+                if theirs.get(name) != data:
+                    path = kernel_dir(root, kind, key) / name
+                    atomic_write(path, data)
+                    written.append(path)
+    for folder in sorted(kernels.iterdir()) if kernels.is_dir() else []:
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    if kernels.is_dir() and not any(kernels.iterdir()):
+        kernels.rmdir()
+    return written
+
+
+def _files(record: Record) -> dict[str, bytes]:
+    """A record's golden files by name, as ``write`` writes them."""
+    files = {f"{record.experiment}{SUFFIXES[name]}": dump_table(table) for name, table in record.tables().items()}
+    files[f"{record.experiment}.yml"] = dump_scalars(record.scalars)
+    return files
 

@@ -1,0 +1,33 @@
+"""Runs experiments under another CPU kernel class than this process's.
+
+oneDNN and XLA read their instruction-set caps once, when they start: a class other than
+this process's runs in a child process (``python -m harness run --json``) whose environment
+is this one's with the class's variables (``kernels.environment``) in place of the user's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+
+from harness.errors import HarnessError
+from harness.execution import kernels
+from harness.record import Record
+
+
+def run_under(key: str, names: Sequence[str], mode: str, jobs: int, device: str = "CPU:0",
+              progress: Callable[[str], None] | None = None) -> list[Record]:
+    """The records of ``names`` (in that order) run in ``mode`` under kernel class ``key``."""
+    say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    say(f"kernel class {key}, {mode}: {len(names)} experiments")
+    command = [sys.executable, "-m", "harness", "run", "--json", "--device", device, "--mode", mode,
+               "--jobs", str(jobs), *names]
+    env = kernels.environment(key, os.environ)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise HarnessError(f"the runs under kernel class {key} ({mode}) stopped with exit {done.returncode}:\n{tail}")
+    return [Record(**r) for r in json.loads(done.stdout)]

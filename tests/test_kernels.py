@@ -1,0 +1,246 @@
+"""The CPU kernels as an environment axis: read from the libraries, keyed, emulated, and never
+used silently. A run under a kernel class the goldens cover is held to that class's own files;
+under one they do not cover it is held to the base goldens and every failure says the kernels
+differ."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from harness.errors import GoldenError, HarnessError
+from harness.execution import kernels
+from harness.experiments import catalog
+from harness.judge.ledger import KernelGolden, check_printed
+from harness.judge.verdict import kernel_class, load
+from harness.record import Record
+from harness.store import golden
+from tests.helpers import cli, harness
+
+AVX2_ONLY = frozenset({"sse4_1", "sse4_2", "avx", "avx2", "fma"})
+
+
+def test_a_class_key_names_onednn_and_xla_only_where_they_part():
+    assert kernels.Kernels("avx2", True, "native", "Haswell").key == "avx2"
+    assert kernels.Kernels("avx2", True, "AVX2", "Haswell").key == "avx2"
+    assert kernels.Kernels("avx2", True, "AVX512", "Haswell").key == "avx2+xla_avx512"
+    assert kernels.Kernels("avx512_core_bf16", False, "native", "SkylakeX").key == kernels.OFF
+    assert kernels.Kernels("avx2", False, "SSE4_2", "Haswell").key == f"{kernels.OFF}+xla_sse4_2"
+    # What oneDNN said, when it is not an ISA this harness knows, is kept but made a file name.
+    assert kernels.Kernels("Intel AVX10.2/512", True, "native", "-").key == "intel_avx10_2_512"
+
+
+def test_the_classes_a_cpu_can_run_follow_its_flags():
+    assert kernels.emulable(AVX2_ONLY) == ["sse41", "avx", "avx2", kernels.OFF]
+    assert kernels.emulable(frozenset({"sse4_1"})) == ["sse41", kernels.OFF]
+    assert kernels.openblas_cores(AVX2_ONLY) == ["Nehalem", "Sandybridge", "Haswell"]
+
+
+def test_a_class_environment_replaces_the_users_caps():
+    user = {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE", "TF_ENABLE_ONEDNN_OPTS": "0",
+            "XLA_FLAGS": "--xla_dump_to=/tmp/x --xla_cpu_max_isa=AVX512", "HOME": "/root"}
+    env = kernels.environment("avx2", user)
+    assert env["ONEDNN_MAX_CPU_ISA"] == "AVX2" and env["TF_ENABLE_ONEDNN_OPTS"] == "1"
+    assert env["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_max_isa=AVX2"
+    assert env["HOME"] == "/root"
+    off = kernels.environment(kernels.OFF, user)
+    assert "ONEDNN_MAX_CPU_ISA" not in off and off["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    assert off["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"
+    with pytest.raises(HarnessError, match=r"avx3.*one of"):
+        kernels.environment("avx3", user)
+
+
+def test_the_kernels_are_read_from_onednn_itself():
+    """oneDNN names the ISA it dispatches to (ONEDNN_VERBOSE); capped, it names the cap."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("from harness.execution import kernels; k = kernels.current(); "
+             "print(k.onednn_isa, k.key, k.xla_isa, k.openblas)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env=kernels.environment("avx2", {**os.environ, "OPENBLAS_CORETYPE": "Haswell"})).stdout.split()
+    assert out == ["avx2", "avx2", "AVX2", "Haswell"]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    shutil.copytree(golden.ROOT / "cpu", tmp_path / "cpu")
+    return tmp_path
+
+
+def _manifest(root: Path, **fields: object) -> None:
+    path = root / "cpu" / golden.MANIFEST
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.update(fields)
+    path.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
+
+
+def _damage_value(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_class_is_held_to_its_own_files_where_it_has_them(root: Path):
+    here = kernel_class("cpu")
+    assert here is not None
+    _manifest(root, kernel_class="sse41", kernel_classes=sorted({"sse41", here}))
+    own = golden.kernel_dir(root, "cpu", here)
+    own.mkdir(parents=True, exist_ok=True)
+    shutil.copy(root / "cpu" / "constant.yml", own / "constant.yml")
+    stored = load(root, catalog.get("constant"), "cpu")
+    _damage_value(own / "constant.yml", "- 1\n", "- 7\n")
+    assert load(root, catalog.get("constant"), "cpu").scalars != stored.scalars, "the class's own file was not read"
+    done = cli("check", "--golden-dir", str(root), "--device", "CPU:0", "constant")
+    assert done.returncode == 1, done.stdout
+    assert f"held to the goldens of kernel class {here} (its own files in kernels/{here}/" in done.stdout
+    assert "kernels differ" not in done.stdout
+
+
+def test_a_class_the_goldens_do_not_cover_is_never_compared_silently(root: Path):
+    here = kernel_class("cpu")
+    _manifest(root, kernel_class="sse41", kernel_classes=["sse41"])
+    clean = cli("check", "--golden-dir", str(root), "--device", "CPU:0", "constant")
+    assert f"kernel class {here}, which the goldens do not cover" in clean.stdout
+    _damage_value(root / "cpu" / "constant.yml", "- 1\n", "- 7\n")
+    done = cli("check", "--golden-dir", str(root), "--device", "CPU:0", "constant")
+    assert done.returncode == 1
+    assert f"kernels differ: this machine runs the CPU kernels of class {here}, and the goldens cover sse41" \
+        in done.stdout
+
+
+def test_a_class_with_another_key_on_disk_is_not_read(root: Path):
+    """Another class's files are never used for this class's runs."""
+    _manifest(root, kernel_classes=sorted({"sse41", str(kernel_class("cpu"))}))
+    other = golden.kernel_dir(root, "cpu", "sse41" if kernel_class("cpu") != "sse41" else "avx")
+    other.mkdir(parents=True, exist_ok=True)
+    (other / "constant.yml").write_text("garbage: [", encoding="utf-8")
+    assert load(root, catalog.get("constant"), "cpu").scalars == load(
+        golden.ROOT, catalog.get("constant"), "cpu").scalars
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("xla: fast\n", "neither `identical` nor"),
+    ("graph: identical\n", "names the mode 'graph'"),
+    ("xla:\n  first_epoch: 0\n  max_ulp: .inf\n", "a finite number"),
+    ("- xla\n", "not a mapping of execution modes"),
+])
+def test_a_damaged_class_declaration_is_named(root: Path, text: str, problem: str):
+    folder = golden.kernel_dir(root, "cpu", "sse41")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "mse_regression.modes.yml").write_text(text, encoding="utf-8")
+    with pytest.raises(GoldenError, match=problem) as raised:
+        golden.read_mode_signatures(root, "cpu", "sse41", "mse_regression")
+    assert "mse_regression.modes.yml" in str(raised.value)
+
+
+def test_a_manifest_without_the_kernel_fields_says_to_regenerate(root: Path):
+    path = root / "cpu" / golden.MANIFEST
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["kernel_class"]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(GoldenError, match=r"lacks the fields \['kernel_class'\][\s\S]*regen"):
+        golden.read_manifest(root, "cpu")
+
+
+def _record(name: str, **scalars: object) -> Record:
+    return Record(name, "CPU:0", "cpu", "2.21.0", scalars=scalars)
+
+
+def test_regeneration_keeps_only_what_a_class_changes(root: Path):
+    base = load(root, catalog.get("constant"), "cpu")
+    same = _record("constant", **base.scalars)
+    moved = _record("constant", **{**base.scalars, "extra": 1})
+    manifest = golden.read_manifest(root, "cpu") or {}
+    golden.regenerate(root, "cpu", [same], manifest, {"avx": golden.ClassRuns([same]),
+                                                      "sse41": golden.ClassRuns([moved])})
+    assert not golden.kernel_dir(root, "cpu", "avx").exists(), "a class that changes nothing has a folder"
+    assert (golden.kernel_dir(root, "cpu", "sse41") / "constant.yml").is_file()
+    golden.regenerate(root, "cpu", [same], manifest, {"sse41": golden.ClassRuns([same])})
+    assert not (golden.kernel_dir(root, "cpu", "sse41") / "constant.yml").exists(), "a stale class file stayed"
+    with pytest.raises(GoldenError, match="lack"):
+        golden.regenerate(root, "cpu", [same], manifest, {"sse41": golden.ClassRuns([])})
+
+
+def test_a_printed_number_may_move_with_the_kernels_only_as_the_class_golden_does():
+    """Under another class a number reproduces, or stops, as that class's golden says; a run
+    that parts from its class's golden is still a failure."""
+    experiment = catalog.get("mse_regression")
+    printed = next(p for p in experiment.printed if p.known_difference)
+    exact = float(printed.text)
+
+    def located(value: float) -> Record:
+        columns = {"epoch": [1000], **{c: [value] for c in experiment.table_columns()["columns"] if c != "epoch"}}
+        return Record("mse_regression", "CPU:0", "cpu", "", columns=columns)
+
+    matching, other = located(exact), located(exact * (1 + 1e-6))
+    assert check_printed(experiment, printed, matching).verdict == "now reproduces"
+    assert check_printed(experiment, printed, matching, KernelGolden("sse41", matching)).verdict == \
+        "reproduces under these kernels"
+    assert check_printed(experiment, printed, matching, KernelGolden("sse41", other)).verdict == "now reproduces"
+    assert not check_printed(experiment, printed, matching, KernelGolden("sse41", other)).ok
+
+
+LOWEST = "sse41"
+
+
+@pytest.mark.skipif(LOWEST not in kernels.emulable(), reason="this CPU cannot run SSE4.1 kernels")
+def test_the_check_passes_under_the_lowest_class_the_goldens_cover():
+    """What a CPU without AVX computes, against the goldens of its class, and says which."""
+    manifest = golden.read_manifest(golden.ROOT, "cpu") or {}
+    assert LOWEST in manifest["kernel_classes"]
+    moved = sorted({p.name.split(".")[0] for p in golden.kernel_dir(golden.ROOT, "cpu", LOWEST).glob("*")})
+    assert moved, "the lowest class changes nothing: pick experiments it changes"
+    names = [n for n in ("forward_pass", "mse_regression") if n in moved] or moved[:2]
+    done = harness("check", "--device", "CPU:0", "--jobs", "1", *names,
+                   env=kernels.environment(LOWEST, {}))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"held to the goldens of kernel class {LOWEST} (its own files in kernels/{LOWEST}/" in done.stdout
+
+
+@pytest.mark.skipif(LOWEST not in kernels.emulable(), reason="this CPU cannot run SSE4.1 kernels")
+def test_regen_writes_another_class_where_it_differs_and_keeps_only_complete_classes(root: Path, tmp_path: Path):
+    """A regeneration of some experiments under this class and SSE4.1: forward_pass (which SSE4.1
+    computes otherwise) gets a file of the class's own, constant does not; the classes it did not
+    run are no longer complete, so their files go and the manifest no longer lists them."""
+    here = kernel_class("cpu")
+    done = cli("regen", "forward_pass", "constant", "--device", "CPU:0", "--golden-dir", str(root),
+               "--kernel-classes", LOWEST, "--drift-report", str(tmp_path / "drift.md"))
+    assert done.returncode == 0, done.stderr
+    manifest = golden.read_manifest(root, "cpu") or {}
+    assert manifest["kernel_classes"] == sorted({str(here), LOWEST})
+    own = golden.kernel_dir(root, "cpu", LOWEST)
+    assert (own / "forward_pass.yml").read_bytes() != (root / "cpu" / "forward_pass.yml").read_bytes()
+    assert not (own / "constant.yml").exists()
+    assert sorted(p.name for p in (root / "cpu" / golden.KERNELS).iterdir()) == [LOWEST]
+    assert f"`{LOWEST}`: 1 files: forward_pass.yml" in (tmp_path / "drift.md").read_text(encoding="utf-8")
+    this_only = cli("regen", "constant", "--device", "CPU:0", "--golden-dir", str(root), "--kernel-classes",
+                    "this", "--drift-report", str(tmp_path / "drift.md"))
+    assert this_only.returncode == 0, this_only.stderr
+    assert (golden.read_manifest(root, "cpu") or {})["kernel_classes"] == [here]
+    assert not (root / "cpu" / golden.KERNELS).exists()
+
+
+def test_a_class_records_a_mode_only_where_it_departs_from_the_declaration():
+    from harness.judge.verdict import mode_signatures
+
+    experiment = catalog.get("mse_regression")
+    stored = load(golden.ROOT, experiment, "cpu")
+    eager = Record(experiment.name, "CPU:0", "cpu", "", columns=stored.tables["columns"], scalars=stored.scalars)
+    same = Record(experiment.name, "CPU:0", "cpu", "", columns=stored.tables["columns"], scalars=stored.scalars,
+                  mode="function")
+    moved_columns = {k: list(v) for k, v in stored.tables["columns"].items()}
+    moved_columns["w1_0"][3] = float(np.nextafter(np.float32(moved_columns["w1_0"][3]), np.float32(2)))
+    moved = Record(experiment.name, "CPU:0", "cpu", "", columns=moved_columns, scalars=stored.scalars,
+                   mode="function")
+    declared = experiment.training.mode_difference("xla")
+    assert mode_signatures(experiment, eager, [same]) == {}  # function: identical, as declared
+    assert mode_signatures(experiment, eager, [moved]) == {"function": (moved_columns["epoch"][3], 1.0)}
+    as_xla = Record(experiment.name, "CPU:0", "cpu", "", columns=stored.tables["columns"], scalars=stored.scalars,
+                    mode="xla")
+    assert mode_signatures(experiment, eager, [as_xla]) == ({"xla": None} if declared else {})
