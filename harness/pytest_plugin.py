@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -213,9 +212,10 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
                  data_regression: Any) -> Callable[[Record], Comparison | None]:
     """Checks a record against its goldens: the ULP judgement first, then pytest-regressions.
 
-    A missing golden fails without being written when ``CI`` is set; otherwise
-    pytest-regressions writes it and fails, as it always does. Its --force-regen
-    and --regen-all flags skip the judgement so they can rewrite what differs.
+    A missing golden fails without being written, CI or not (pytest-regressions would write
+    it, outside the lock and the manifest): goldens are written on purpose, by ``regen`` or
+    pytest-regressions' --force-regen and --regen-all, which also skip the judgement so they
+    can rewrite what differs.
     """
     config = request.config
     root = golden_root(config)
@@ -230,9 +230,9 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
             pytest.fail(str(exc), pytrace=False)
         needed = [target.scalars, *(target.tables[t] for t in experiment.table_columns())]
         missing = [p for p in needed if not p.exists()]
-        if missing and os.environ.get("CI"):
-            pytest.fail(f"{GoldenMissing(missing[0])}\n  (CI is set: nothing was written)",
-                        pytrace=False)
+        if missing and not regenerating:
+            pytest.fail(f"{GoldenMissing(missing[0])}\n  (nothing was written: goldens are written on purpose, "
+                        "by `tox -e regen` or pytest-regressions' --force-regen)", pytrace=False)
         comparison = None
         if not missing and not regenerating:
             try:
