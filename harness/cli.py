@@ -3,7 +3,7 @@ course, and draw the course's figures from the goldens.
 
 Exit status: 0 when everything holds; 1 when a run leaves its golden or a printed number or a
 claim fails; 2 when the input cannot be used (an option, a golden, a manifest), with a
-message that names it and the fix."""
+message that names it and the fix; 3 when the harness itself fails (a bug), with its traceback."""
 
 from __future__ import annotations
 
@@ -137,6 +137,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception:
+        # Not the input, not a result: a bug of the harness. Its traceback, and a code of its own.
+        import traceback
+
+        from harness.errors import INTERNAL_ERROR
+
+        traceback.print_exc()
+        print(f"internal error: the harness itself failed (exit {INTERNAL_ERROR}); the traceback above is "
+              "what to report", file=sys.stderr)
+        return INTERNAL_ERROR
     return 0
 
 

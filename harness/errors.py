@@ -53,9 +53,26 @@ class GoldenMissing(GoldenError):
         )
 
 
+# The exit status of a bug in the harness itself: neither a result (0, 1) nor an input that
+# cannot be used (2), and printed with its traceback.
+INTERNAL_ERROR = 3
+# Where the programs' own lines are, as the note and the course write them (and their declarations).
+PROGRAMS = "/harness/experiments/"
+
+
 class ProgramError(HarnessError):
     """An experiment's program raised where it ran before: under another TensorFlow an API can
     change, and the matrix reports it as that experiment's error instead of stopping the release."""
+
+    @staticmethod
+    def raised_by_program(exc: BaseException) -> bool:
+        """Whether the innermost line of the harness that was running is a program's own
+        (harness/experiments/): the error is then the program's, else the harness's bug."""
+        import traceback
+
+        frames = [f.filename.replace("\\", "/") for f in traceback.extract_tb(exc.__traceback__)]
+        own = [f for f in frames if "/harness/" in f]
+        return bool(own) and PROGRAMS in own[-1]
 
     @classmethod
     def of(cls, experiment: str, exc: BaseException) -> ProgramError:

@@ -103,7 +103,11 @@ def _work(job: Job) -> tuple[Done, float]:
                         seconds_per_step=timing.seconds / timing.steps)
     except HarnessError as exc:
         done = Done(job, None, exc)
-    except Exception as exc:  # the program's own failure, e.g. an API another release changed
+    except Exception as exc:
+        # The program's own failure (an API another release changed) is its experiment's error;
+        # anything else is a bug of the harness, and goes on up with its traceback.
+        if not ProgramError.raised_by_program(exc):
+            raise
         done = Done(job, None, ProgramError.of(job.experiment, exc))
     return done, time.perf_counter() - start
 
