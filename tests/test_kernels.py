@@ -28,15 +28,16 @@ def test_a_class_key_names_onednn_and_xla_only_where_they_part():
     assert kernels.Kernels("avx2", True, "native", "Haswell").key == "avx2"
     assert kernels.Kernels("avx2", True, "AVX2", "Haswell").key == "avx2"
     assert kernels.Kernels("avx2", True, "AVX512", "Haswell").key == "avx2+xla_avx512"
-    assert kernels.Kernels("avx512_core_bf16", False, "native", "SkylakeX").key == kernels.OFF
-    assert kernels.Kernels("avx2", False, "SSE4_2", "Haswell").key == f"{kernels.OFF}+xla_sse4_2"
+    # oneDNN's options off: its gemm still follows the ISA, so the key names both.
+    assert kernels.Kernels("avx512_core_bf16", False, "native", "SkylakeX").key == "avx512_core_bf16_onednn_off"
+    assert kernels.Kernels("avx2", False, "SSE4_2", "Haswell").key == "avx2_onednn_off+xla_sse4_2"
     # What oneDNN said, when it is not an ISA this harness knows, is kept but made a file name.
     assert kernels.Kernels("Intel AVX10.2/512", True, "native", "-").key == "intel_avx10_2_512"
 
 
 def test_the_classes_a_cpu_can_run_follow_its_flags():
-    assert kernels.emulable(AVX2_ONLY) == ["sse41", "avx", "avx2", kernels.OFF]
-    assert kernels.emulable(frozenset({"sse4_1"})) == ["sse41", kernels.OFF]
+    assert kernels.emulable(AVX2_ONLY) == ["sse41", "avx", "avx2", "avx2_onednn_off"]
+    assert kernels.emulable(frozenset({"sse4_1"})) == ["sse41", "sse41_onednn_off"]
     assert kernels.openblas_cores(AVX2_ONLY) == ["Nehalem", "Sandybridge", "Haswell"]
 
 
@@ -47,9 +48,10 @@ def test_a_class_environment_replaces_the_users_caps():
     assert env["ONEDNN_MAX_CPU_ISA"] == "AVX2" and env["TF_ENABLE_ONEDNN_OPTS"] == "1"
     assert env["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_max_isa=AVX2"
     assert env["HOME"] == "/root"
-    off = kernels.environment(kernels.OFF, user)
-    assert "ONEDNN_MAX_CPU_ISA" not in off and off["TF_ENABLE_ONEDNN_OPTS"] == "0"
-    assert off["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"
+    off = kernels.environment("avx2_onednn_off", user)
+    assert off["ONEDNN_MAX_CPU_ISA"] == "AVX2" and off["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    assert off["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_max_isa=AVX2"
+    assert kernels.of_class("avx2_onednn_off+xla_sse4_2") == kernels.Kernels("avx2", False, "SSE4_2", "-")
     with pytest.raises(HarnessError, match=r"avx3.*one of"):
         kernels.environment("avx3", user)
 

@@ -13,8 +13,9 @@ older CPU's instead, so one machine can run what another runs:
 - OpenBLAS (NumPy's ``@``): by ``OPENBLAS_CORETYPE`` or the CPU; read with threadpoolctl.
 
 The *kernel class* is the key goldens are kept under: the oneDNN ISA as oneDNN names it
-(``avx2``, ``avx512_core_bf16``), ``onednn_off`` when TensorFlow's oneDNN options are off,
-and ``+xla_<isa>`` when XLA's ISA is not the one that goes with it. OpenBLAS is recorded,
+(``avx2``, ``avx512_core_bf16``), with ``_onednn_off`` when TensorFlow's oneDNN options are off
+(its matrix products still go through oneDNN's gemm, whose kernels follow the ISA), and
+``+xla_<isa>`` when XLA's ISA is not the one that goes with it. OpenBLAS is recorded,
 not keyed: TensorFlow does not use it (the sweep measures that the goldens do not move
 with it).
 """
@@ -64,7 +65,9 @@ ISAS = (
         ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni", "avx512_bf16"), "AVX512"),
 )
 BY_NAME = {isa.name: isa for isa in ISAS}
-OFF = "onednn_off"
+# With TensorFlow's oneDNN options off the matrix products still go through oneDNN's gemm, whose
+# kernels follow the ISA (measured: other bits under AVX2 and SSE4.1 caps): the key names both.
+OFF = "_onednn_off"
 # OpenBLAS core types (OPENBLAS_CORETYPE) of x86-64 generations, with the CPU flags each needs:
 # the distinct kernels of NumPy's OpenBLAS (0.3.31). Zen and Cooperlake are not among them: asked
 # for, threadpoolctl reports Haswell and SkylakeX, whose kernels they run.
@@ -93,9 +96,9 @@ class Kernels:
     def key(self) -> str:
         """The kernel class: the key of the goldens that hold for these kernels."""
         isa = self.onednn_isa if self.onednn_isa in BY_NAME else re.sub(r"[^a-z0-9]+", "_", self.onednn_isa.lower())
-        base = isa if self.onednn_opts else OFF
+        base = isa if self.onednn_opts else f"{isa}{OFF}"
         native_xla = BY_NAME[self.onednn_isa].xla if self.onednn_isa in BY_NAME else None
-        if self.xla_isa not in ("native", native_xla) or (not self.onednn_opts and self.xla_isa != "native"):
+        if self.xla_isa not in ("native", native_xla):
             return f"{base}+xla_{self.xla_isa.lower()}"
         return base
 
@@ -105,12 +108,17 @@ class Kernels:
                 "openblas_coretype": self.openblas, "xla_cpu_isa": self.xla_isa}
 
 
+def _parse(key: str) -> tuple[str, bool, str]:
+    """(oneDNN ISA, options on, XLA ISA or "") of a class key."""
+    onednn, _, xla = key.partition("+xla_")
+    isa = onednn.removesuffix(OFF)
+    return isa, isa == onednn, xla.upper()
+
+
 def of_class(key: str) -> Kernels:
     """The kernels a process of class ``key`` runs (its OpenBLAS left unknown: not keyed)."""
-    onednn, _, xla = key.partition("+xla_")
-    if onednn == OFF:
-        return Kernels("native", False, xla.upper() or "native", "-")
-    return Kernels(onednn, True, xla.upper() or (BY_NAME[onednn].xla if onednn in BY_NAME else "native"), "-")
+    isa, opts, xla = _parse(key)
+    return Kernels(isa, opts, xla or (BY_NAME[isa].xla if isa in BY_NAME else "native"), "-")
 
 
 def cpu_flags() -> frozenset[str]:
@@ -125,28 +133,23 @@ def cpu_flags() -> frozenset[str]:
 
 
 def emulable(flags: frozenset[str] | None = None) -> list[str]:
-    """Every kernel class this CPU can run: each oneDNN ISA its flags allow, and oneDNN off."""
+    """Every kernel class this CPU can run: each oneDNN ISA its flags allow, and oneDNN's options
+    off under its newest (what the CPU runs with the options off and no cap)."""
     flags = cpu_flags() if flags is None else flags
-    return [isa.name for isa in ISAS if set(isa.cpu_flags) <= flags] + [OFF]
+    isas = [isa.name for isa in ISAS if set(isa.cpu_flags) <= flags]
+    return isas + [f"{isas[-1]}{OFF}"] if isas else []
 
 
 def environment(key: str, base: Mapping[str, str]) -> dict[str, str]:
     """``base`` (a process environment) with the kernels of class ``key`` in place of its own:
     for a child process, before its TensorFlow starts."""
-    onednn, _, xla = key.partition("+xla_")
+    isa, opts, xla = _parse(key)
+    if isa not in BY_NAME:
+        raise HarnessError(f"{key!r} is not a kernel class this CPU can run: one of {', '.join(emulable())}")
     env = {k: v for k, v in base.items() if k not in (ONEDNN_ENV, ONEDNN_OPTS_ENV, _ANSWER_ENV)}
     flags = XLA_FLAG.sub("", env.pop(XLA_ENV, "")).strip()
-    if onednn == OFF:
-        env[ONEDNN_OPTS_ENV] = "0"
-    elif onednn in BY_NAME:
-        env.update({ONEDNN_OPTS_ENV: "1", ONEDNN_ENV: onednn.upper()})
-        xla = xla or BY_NAME[onednn].xla
-    else:
-        raise HarnessError(f"{key!r} is not a kernel class this CPU can run: one of {', '.join(emulable())}")
-    if xla:
-        flags = f"{flags} --xla_cpu_max_isa={xla.upper()}".strip()
-    if flags:
-        env[XLA_ENV] = flags
+    env.update({ONEDNN_OPTS_ENV: "1" if opts else "0", ONEDNN_ENV: isa.upper()})
+    env[XLA_ENV] = f"{flags} --xla_cpu_max_isa={xla or BY_NAME[isa].xla}".strip()
     return env
 
 
