@@ -209,7 +209,7 @@ def _devices(args: argparse.Namespace) -> list[Device]:
     options.no_repeats("device", args.device or [])
     chosen = devices.select(spec, available)
     for kind in devices.missing_kinds(spec, available):
-        print(f"skipped: no {kind.upper()} visible to TensorFlow", file=sys.stderr)
+        print(f"skipped: {devices.why_missing(kind)}", file=sys.stderr)
     if not chosen:
         raise HarnessError(f"no visible device matches --device {spec!r}")
     return chosen

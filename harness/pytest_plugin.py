@@ -94,8 +94,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         params = [pytest.param(d, id=d.name) for d in config._harness_devices]  # type: ignore[attr-defined]
         module = metafunc.module.__name__
         params += [pytest.param(None, id=kind.upper(), marks=[pytest.mark.skip(
-            reason=f"no {kind.upper()} visible to TensorFlow (tf.config.list_logical_devices("
-                   f"'{kind.upper()}') is empty): every {kind.upper()} case of {module} is left out"),
+            reason=f"{devices_mod.why_missing(kind)}: every {kind.upper()} case of {module} is left out"),
             pytest.mark.harness_missing_kind(kind)])
             for kind in config._harness_missing]  # type: ignore[attr-defined]
         # Session scope: the cases of one device stay together, and module fixtures may use it.

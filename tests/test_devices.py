@@ -11,6 +11,7 @@ import json
 import pytest
 
 from harness.errors import UnknownName
+from harness.execution import devices
 from harness.execution.devices import Device, missing_kinds, select
 from tests.helpers import cli, harness, nested
 
@@ -87,4 +88,16 @@ def test_b(device):
     # 31 CPU cases and 1 skip in the first module, 1 and 1 in the second: not one skip a case.
     result.assert_outcomes(passed=32, skipped=2, deselected=30)
     for module in ("test_first", "test_second"):
-        result.stdout.fnmatch_lines([f"*no GPU visible to TensorFlow*every GPU case of {module} is left out*"])
+        result.stdout.fnmatch_lines([f"*{devices.why_missing('gpu')}*every GPU case of {module} is left out*"])
+
+
+def test_a_missing_gpu_is_skipped_for_its_true_reason(monkeypatch):
+    """A CPU-only build of TensorFlow sees no GPU whatever the machine has: the skip says so and
+    how to install the GPU build; a CUDA build that sees none says that instead."""
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf.test, "is_built_with_cuda", lambda: False)
+    assert "a build without GPU support (tensorflow-cpu)" in devices.why_missing("gpu")
+    assert "tox -e gpu" in devices.why_missing("gpu")
+    monkeypatch.setattr(tf.test, "is_built_with_cuda", lambda: True)
+    assert devices.why_missing("gpu").startswith("no GPU visible to TensorFlow")

@@ -72,6 +72,17 @@ def missing_kinds(spec: str | None, available: list[Device]) -> list[str]:
     return [k for k in KINDS if k in asked and k not in have]
 
 
+def why_missing(kind: str) -> str:
+    """Why no device of a kind is visible, truly: a TensorFlow built without CUDA (the
+    tensorflow-cpu wheel) can see no GPU whatever the machine has."""
+    import tensorflow as tf
+
+    if kind == "gpu" and not tf.test.is_built_with_cuda():
+        return (f"this TensorFlow {tf.__version__} is a build without GPU support (tensorflow-cpu): "
+                "install the harness with its gpu extra (tox -e gpu) on a machine with a GPU")
+    return f"no {kind.upper()} visible to TensorFlow (tf.config.list_logical_devices('{kind.upper()}') is empty)"
+
+
 def split_cpu(count: int) -> None:
     """Split the physical CPU into ``count`` logical devices.
 
