@@ -137,6 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:
+        if exc.name != "tensorflow":
+            raise
+        # TensorFlow comes with an extra (its CPU and CUDA builds cannot be installed together).
+        print("error: TensorFlow is not installed: install the harness with one of its builds, "
+              "python -m pip install -e '.[cpu]' (or '.[gpu]' on a machine with a GPU), or use tox",
+              file=sys.stderr)
+        return 2
     except Exception:
         # Not the input, not a result: a bug of the harness. Its traceback, and a code of its own.
         import traceback

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -207,3 +209,14 @@ def test_a_failing_check_draws_its_plot_where_it_is_told(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert (tmp_path / "plots" / "gradient_descent-CPU0-eager.png").is_file()
     assert (project_plot.read_bytes() if project_plot.exists() else None) == before
+
+
+def test_without_tensorflow_the_command_says_which_extra_to_install():
+    """TensorFlow comes with the cpu or gpu extra: a plain install has none, and says so."""
+    code = ("import sys; sys.modules['tensorflow'] = None\n"
+            "from harness.cli import main\n"
+            "sys.exit(main(['run', 'constant']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "TensorFlow is not installed" in done.stderr and ".[cpu]" in done.stderr
+    assert "Traceback" not in done.stderr
