@@ -309,14 +309,18 @@ def read_scalars(path: Path) -> dict[str, Any]:
     return data
 
 
-def read_manifest(root: Path, kind: str) -> dict[str, Any] | None:
-    """The manifest of a kind's goldens, or None when there is none."""
+def read_manifest(root: Path, kind: str, lenient: bool = False) -> dict[str, Any] | None:
+    """The manifest of a kind's goldens, or None when there is none; ``lenient``: whatever
+    mapping it holds (what a regeneration reports as the environment it replaces, written by
+    an older harness with other fields)."""
     path = kind_dir(root, kind) / MANIFEST
     if not path.exists():
         return None
     data = _read_yaml(path)
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise GoldenError(path, "is not a mapping of environment fields (names to values)")
+    if lenient:
+        return data
     missing = [f for f in MANIFEST_FIELDS if f not in data]
     if missing:
         raise GoldenError(path, f"lacks the fields {missing}",
