@@ -129,20 +129,36 @@ def _exact_fma32(a: np.float32, b: np.float32, c: np.float32) -> np.float32:
     return min(candidates, key=lambda v: (abs(Fraction(float(v)) - exact), int(np.array(v).view(np.int32)) & 1))
 
 
+def _near_midpoints(rng: np.random.RandomState, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Triples whose exact a * b + c lies a hair off a float32 midpoint: a = 3 and b in [1, 4/3)
+    with an odd significand make a * b exactly a midpoint of float32's grid in [3, 4), and
+    c = +-2^-60, far below float64's resolution there, decides which way it rounds. A float64
+    sum lands on the midpoint and its second rounding (ties to even) is wrong half the time."""
+    bits = (rng.randint(0x3F800000, 0x3FAAAAAA, n) | 1).astype(np.int32)
+    b = bits.view(np.float32)
+    a = np.full(n, 3.0, dtype=np.float32)
+    c = (rng.choice([-1.0, 1.0], n) * 2.0 ** -60).astype(np.float32)
+    return a, b, c
+
+
 def test_the_oracles_fused_multiply_add_rounds_once():
-    """fma32 is an FMA, bit for bit: products whose sum with c lies next to a rounding boundary of
-    float32 (where a float64 sum rounded again would be off by one), cancellations, tiny addends."""
+    """fma32 is an FMA, bit for bit, against exact rational arithmetic: sums next to a float32
+    midpoint (where a float64 sum rounded again to float32 is one ULP off: the test holds such
+    cases), cancellations, addends far below the product."""
     from harness.oracle.arithmetic import fma32
 
     rng = np.random.RandomState(5)
-    a = rng.uniform(-2, 2, 4000).astype(np.float32)
-    b = rng.uniform(-2, 2, 4000).astype(np.float32)
+    a = rng.uniform(-2, 2, 3000).astype(np.float32)
+    b = rng.uniform(-2, 2, 3000).astype(np.float32)
     c = np.concatenate([
         rng.uniform(-2, 2, 1000),
         -(a[1000:2000].astype(np.float64) * b[1000:2000]),  # cancellation: the exact product's rounding
         (a[2000:3000].astype(np.float64) * b[2000:3000]) * 2.0 ** -30,  # an addend far below the product
-        np.ldexp(1.0, -24) * rng.choice([-1, 1], 1000),  # half an ULP of 1: ties after the sum
     ]).astype(np.float32)
-    got = np.array([fma32(float(x), float(y), float(z)) for x, y, z in zip(a, b, c, strict=True)], dtype=np.float32)
+    near = _near_midpoints(rng, 4000)
+    a, b, c = (np.concatenate([u, v]) for u, v in zip((a, b, c), near, strict=True))
     want = np.array([_exact_fma32(x, y, z) for x, y, z in zip(a, b, c, strict=True)], dtype=np.float32)
+    double_rounded = (a.astype(np.float64) * b + c).astype(np.float32)
+    assert np.sum(double_rounded != want) >= 10, "the inputs no longer tell one rounding from two"
+    got = np.array([fma32(float(x), float(y), float(z)) for x, y, z in zip(a, b, c, strict=True)], dtype=np.float32)
     assert np.array_equal(got.view(np.int32), want.view(np.int32)), int(np.sum(got != want))
