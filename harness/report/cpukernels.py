@@ -44,6 +44,7 @@ def _measure_class(key: str, names: Sequence[str], jobs: int) -> dict[str, Any]:
 
     from harness.experiments import catalog
     from harness.judge import ledger
+    from harness.judge.compare import same
     from harness.judge.verdict import against, signature
     from harness.oracle import agreement, programs
     from harness.store import golden
@@ -65,8 +66,11 @@ def _measure_class(key: str, names: Sequence[str], jobs: int) -> dict[str, Any]:
         first, largest = signature(base)
         # Every printed number a run can give again, by whether it reproduces (not by what is declared).
         comparable = [p for p in ledger.printed_checks(e, record) if not p.printed.not_comparable]
+        changed = [n for n in sorted(set(base_golden.scalars) | set(record.scalars))
+                   if not same(base_golden.scalars.get(n), record.scalars.get(n))]
         row: dict[str, Any] = {
             "experiment": e.name, "status": base.status, "first_epoch": first, "max_ulp": largest,
+            "scalars_changed": changed,
             "own_golden": held.status, "printed": len(comparable),
             "printed_reproduced": sum(p.reproduces for p in comparable),
             "printed_numbers": [{"where": f"{p.printed.source.cite}: {p.printed.where}", "text": p.printed.text,
@@ -139,10 +143,12 @@ def _measure_openblas(core: str, names: Sequence[str], jobs: int) -> dict[str, A
 def _cell(row: dict[str, Any]) -> str:
     if row["status"] == "identical":
         return "identical"
-    where = f"from epoch {row['first_epoch']}, " if row["first_epoch"] is not None else ""
-    if row["status"] == "pass":
-        return f"within ({where}{row['max_ulp']:.0f} ULP)"
-    return f"**differs** ({where}{row['max_ulp']:.0f} ULP)"
+    names = row.get("scalars_changed", [])
+    scalars = f"scalars {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}" if names else ""
+    # A one-shot program differs in what it printed (its scalars), not along a trajectory.
+    where = ", ".join(filter(None, [f"from epoch {row['first_epoch']}, {row['max_ulp']:.0f} ULP"
+                                    if row["first_epoch"] is not None else "", scalars]))
+    return f"within ({where})" if row["status"] == "pass" else f"**differs** ({where})"
 
 
 def _mode_cell(found: dict[str, Any]) -> str:
@@ -272,7 +278,7 @@ def chart(document: dict[str, Any], path: Path) -> str:
     names = [r["experiment"] for r in classes[0]["results"]]
     level = {"identical": 0, "pass": 1, "fail": 2}
     grid = [[level[next(r for r in c["results"] if r["experiment"] == n)["status"]] for c in classes] for n in names]
-    fig, ax = plt.subplots(figsize=(2 + 1.3 * len(keys), 0.3 * len(names) + 1.5))
+    fig, ax = plt.subplots(figsize=(max(6.5, 2.5 + 1.3 * len(keys)), 0.3 * len(names) + 1.8))
     from matplotlib.colors import ListedColormap
 
     ax.imshow(grid, cmap=ListedColormap(["#d9efd9", "#ffe9a8", "#f4a6a6"]), vmin=0, vmax=2, aspect="auto")
@@ -280,29 +286,35 @@ def chart(document: dict[str, Any], path: Path) -> str:
         for j, c in enumerate(classes):
             row = next(r for r in c["results"] if r["experiment"] == n)
             if row["status"] != "identical":
-                ax.text(j, i, f"{row['max_ulp']:.0f}", ha="center", va="center", fontsize=7)
+                label = f"{row['max_ulp']:.0f}" if row["first_epoch"] is not None else "scalars"
+                ax.text(j, i, label, ha="center", va="center", fontsize=7)
     ax.set_xticks(range(len(keys)), keys, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(names)), names, fontsize=7)
-    ax.set_title("Eager runs against the base goldens: green identical, yellow within tolerance, "
+    ax.set_title("Eager runs against the base goldens\ngreen identical, yellow within tolerance, "
                  "red beyond (largest ULP)", fontsize=9)
     fig.tight_layout()
     return save(fig, path, dpi=90).name
 
 
-def sweep(names: Sequence[str], classes_asked: Sequence[str], jobs: int) -> dict[str, Any]:
+def sweep(names: Sequence[str], classes_asked: Sequence[str], jobs: int, save: Path) -> dict[str, Any]:
+    """Every class, then every OpenBLAS core type; the document so far is saved after each, so
+    that a sweep stopped part way keeps what it measured (``--from-json`` renders it)."""
     from harness.execution import runtime
+    from harness.store import golden
 
     start = time.perf_counter()
     keys = kernels.emulable() if list(classes_asked) == ["all"] else list(classes_asked)
-    classes = [_measure_class(key, names, jobs) for key in keys]
-    blas = [_measure_openblas(core, names, jobs) for core in kernels.openblas_cores()]
-    here = kernels.current()
-    from harness.store import golden
-
-    manifest = golden.read_manifest(golden.ROOT, "cpu") or {}
-    return {"machine": runtime.cpu_model() + f" ({os.cpu_count()} cores)", "here": here.key,
-            "base": manifest.get("kernel_class"), "seconds": round(time.perf_counter() - start, 1),
-            "classes": classes, "openblas": blas}
+    manifest = golden.read_manifest(golden.ROOT, "cpu", lenient=True) or {}
+    document: dict[str, Any] = {"machine": runtime.cpu_model() + f" ({os.cpu_count()} cores)",
+                                "here": kernels.current().key, "base": manifest.get("kernel_class"),
+                                "seconds": 0.0, "classes": [], "openblas": []}
+    for what, measure, items in (("classes", _measure_class, keys), ("openblas", _measure_openblas,
+                                                                     kernels.openblas_cores())):
+        for item in items:
+            document[what].append(measure(item, names, jobs))
+            document["seconds"] = round(time.perf_counter() - start, 1)
+            atomic_write(save, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+    return document
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -325,8 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             if args.classes == ["this"]:
                 args.classes = [kernels.current().key]
-            document = sweep(args.names, args.classes, args.jobs)
-            atomic_write(results, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+            document = sweep(args.names, args.classes, args.jobs, results)
             print(f"wrote {results}")
         name = chart(document, args.out.with_suffix(".png"))
         atomic_write(args.out, ("\n".join(render(document, name)) + "\n").encode("utf-8"))
