@@ -146,7 +146,9 @@ def environment(key: str, base: Mapping[str, str]) -> dict[str, str]:
     isa, opts, xla = _parse(key)
     if isa not in BY_NAME:
         raise HarnessError(f"{key!r} is not a kernel class this CPU can run: one of {', '.join(emulable())}")
-    env = {k: v for k, v in base.items() if k not in (ONEDNN_ENV, ONEDNN_OPTS_ENV, _ANSWER_ENV)}
+    # The class's variables replace the user's; a probe answer passed down is asked under other
+    # settings than the class's, so a child never takes it (onednn_isa).
+    env = dict(base)
     flags = XLA_FLAG.sub("", env.pop(XLA_ENV, "")).strip()
     env.update({ONEDNN_OPTS_ENV: "1" if opts else "0", ONEDNN_ENV: isa.upper()})
     env[XLA_ENV] = f"{flags} --xla_cpu_max_isa={xla or BY_NAME[isa].xla}".strip()
