@@ -528,21 +528,17 @@ def _other_classes(experiments: list[Experiment], writers: dict[str, Device],
         return {}
     here = kernels.current().key
     keys = kernels.emulable() if args.kernel_classes == ["all"] else args.kernel_classes
-    device = writers["cpu"].name
     trainers = [e for e in experiments if e.trains]
     found = {}
     for key in keys:
         if key == here:
             continue
-        eager = emulate.run_under(key, [e.name for e in experiments], modes.REFERENCE, args.jobs, device)
-        by_name = {r.experiment: r for r in eager}
-        runs: dict[str, list[Record]] = {e.name: [] for e in trainers}
-        for mode in modes.MODES:
-            if mode != modes.REFERENCE and trainers:
-                for record in emulate.run_under(key, [e.name for e in trainers], mode, args.jobs, device):
-                    runs[record.experiment].append(record)
-        signatures = {e.name: mode_signatures(e, by_name[e.name], runs[e.name]) for e in trainers}
-        found[key] = ClassRuns(eager, {name: sig for name, sig in signatures.items() if sig})
+        runs = emulate.run_every_mode(key, [e.name for e in experiments], [e.name for e in trainers], args.jobs,
+                                      writers["cpu"].name)
+        eager = runs.pop(modes.REFERENCE)
+        signatures = {e.name: mode_signatures(e, eager[e.name], [by_name[e.name] for by_name in runs.values()])
+                      for e in trainers}
+        found[key] = ClassRuns(list(eager.values()), {name: sig for name, sig in signatures.items() if sig})
     return found
 
 

@@ -31,3 +31,16 @@ def run_under(key: str, names: Sequence[str], mode: str, jobs: int, device: str 
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise HarnessError(f"the runs under kernel class {key} ({mode}) stopped with exit {done.returncode}:\n{tail}")
     return [Record(**r) for r in json.loads(done.stdout)]
+
+
+def run_every_mode(key: str, names: Sequence[str], trainers: Sequence[str], jobs: int,
+                   device: str = "CPU:0") -> dict[str, dict[str, Record]]:
+    """Under kernel class ``key``: ``names`` eagerly, and the training experiments among them
+    (``trainers``) in every other mode; mode -> experiment -> record."""
+    from harness.execution import modes
+
+    found = {modes.REFERENCE: {r.experiment: r for r in run_under(key, names, modes.REFERENCE, jobs, device)}}
+    for mode in modes.MODES:
+        if mode != modes.REFERENCE and trainers:
+            found[mode] = {r.experiment: r for r in run_under(key, trainers, mode, jobs, device)}
+    return found

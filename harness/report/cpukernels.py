@@ -53,9 +53,8 @@ def _measure_class(key: str, names: Sequence[str], jobs: int) -> dict[str, Any]:
     experiments = catalog.select(list(names)) if names else catalog.all_experiments()
     trainers = [e for e in experiments if e.trains]
     start = time.perf_counter()
-    eager = {r.experiment: r for r in emulate.run_under(key, [e.name for e in experiments], modes.REFERENCE, jobs)}
-    others = {mode: {r.experiment: r for r in emulate.run_under(key, [e.name for e in trainers], mode, jobs)}
-              for mode in modes.MODES if mode != modes.REFERENCE and trainers}
+    others = emulate.run_every_mode(key, [e.name for e in experiments], [e.name for e in trainers], jobs)
+    eager = others.pop(modes.REFERENCE)
     rows = []
     for e in experiments:
         record = eager[e.name]
