@@ -129,7 +129,7 @@ def test_a_class_with_another_key_on_disk_is_not_read(root: Path):
 @pytest.mark.parametrize("text, problem", [
     ("xla: fast\n", "neither `identical` nor"),
     ("graph: identical\n", "names the mode 'graph'"),
-    ("xla:\n  first_epoch: 0\n  max_ulp: .inf\n", "a finite number"),
+    ("xla:\n  first_epoch: 0\n  max_ulp: .nan\n", "a number of ULPs"),
     ("- xla\n", "not a mapping of execution modes"),
 ])
 def test_a_damaged_class_declaration_is_named(root: Path, text: str, problem: str):
@@ -249,3 +249,14 @@ def test_a_class_records_a_mode_only_where_it_departs_from_the_declaration():
     as_xla = Record(experiment.name, "CPU:0", "cpu", "", columns=stored.tables["columns"], scalars=stored.scalars,
                     mode="xla")
     assert mode_signatures(experiment, eager, [as_xla]) == ({"xla": None} if declared else {})
+
+
+def test_every_committed_class_file_reads():
+    """What the regeneration wrote for each class reads as a run under it would read it (a
+    refusal here is a reader and a writer that disagree, as .inf did)."""
+    manifest = golden.read_manifest(golden.ROOT, "cpu") or {}
+    for key in manifest["kernel_classes"]:
+        for experiment in catalog.all_experiments():
+            golden.load(golden.ROOT, "cpu", experiment.name, experiment.table_columns(), key)
+            if experiment.trains:
+                golden.read_mode_signatures(golden.ROOT, "cpu", key, experiment.name)
