@@ -12,7 +12,7 @@ import pytest
 
 from harness.errors import GoldenError, GoldenMissing, HarnessError
 from harness.execution import devices as devices_mod
-from harness.execution import modes, runtime
+from harness.execution import kernels, modes, runtime
 from harness.execution.devices import Device
 from harness.experiments import catalog
 from harness.experiments.declare import Experiment
@@ -58,6 +58,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's loadgroup key")
     config.addinivalue_line("markers", "harness_missing_kind(kind): a case for a device kind not visible")
     runtime.configure()
+    if not hasattr(config, "workerinput"):
+        # Read once here, before pytest-xdist starts its workers: they inherit the answer
+        # instead of each asking oneDNN in a TensorFlow of its own (kernels.onednn_isa).
+        kernels.current()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
