@@ -144,10 +144,12 @@ def _cell(row: dict[str, Any]) -> str:
         return "identical"
     names = row.get("scalars_changed", [])
     scalars = f"scalars {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}" if names else ""
-    # A one-shot program differs in what it printed (its scalars), not along a trajectory.
-    where = ", ".join(filter(None, [f"from epoch {row['first_epoch']}, {row['max_ulp']:.0f} ULP"
-                                    if row["first_epoch"] is not None else "", scalars]))
-    return f"within ({where})" if row["status"] == "pass" else f"**differs** ({where})"
+    # Beyond the tolerance: from which epoch; within it: how far. A one-shot program differs in
+    # what it printed (its scalars), not along a trajectory.
+    moved = (f"from epoch {row['first_epoch']}, {row['max_ulp']:.0f} ULP" if row["first_epoch"] is not None
+             else f"{row['max_ulp']:.0f} ULP" if row["max_ulp"] else "")
+    where = ", ".join(filter(None, [moved, scalars]))
+    return f"within ({where})" if row["status"] == "within" else f"**differs** ({where})"
 
 
 def _mode_cell(found: dict[str, Any]) -> str:
@@ -181,10 +183,10 @@ def render(document: dict[str, Any], chart_name: str) -> list[str]:
     ]
     for c in classes:
         rows = c["results"]
-        count = {s: sum(r["status"] == s for r in rows) for s in ("identical", "pass", "fail")}
+        count = {s: sum(r["status"] == s for r in rows) for s in ("identical", "within", "fail")}
         own = sum(r["own_golden"] == "identical" for r in rows)
         changed = sum(not m["as_declared"] for r in rows for m in r["modes"].values())
-        lines.append(f"- `{c['kernel_class']}`: against the base {count['identical']} identical, {count['pass']} "
+        lines.append(f"- `{c['kernel_class']}`: against the base {count['identical']} identical, {count['within']} "
                      f"within tolerance, {count['fail']} beyond; against its own goldens {own} of {len(rows)} "
                      f"identical; mode departures not as declared: {changed}; printed numbers reproduced "
                      f"{sum(r['printed_reproduced'] for r in rows)} of {sum(r['printed'] for r in rows)}; "
@@ -275,7 +277,7 @@ def chart(document: dict[str, Any], path: Path) -> str:
     classes = document["classes"]
     keys = [c["kernel_class"] for c in classes]
     names = [r["experiment"] for r in classes[0]["results"]]
-    level = {"identical": 0, "pass": 1, "fail": 2}
+    level = {"identical": 0, "within": 1, "fail": 2}
     grid = [[level[next(r for r in c["results"] if r["experiment"] == n)["status"]] for c in classes] for n in names]
     fig, ax = plt.subplots(figsize=(max(6.5, 2.5 + 1.3 * len(keys)), 0.3 * len(names) + 1.8))
     from matplotlib.colors import ListedColormap
@@ -285,7 +287,7 @@ def chart(document: dict[str, Any], path: Path) -> str:
         for j, c in enumerate(classes):
             row = next(r for r in c["results"] if r["experiment"] == n)
             if row["status"] != "identical":
-                label = f"{row['max_ulp']:.0f}" if row["first_epoch"] is not None else "scalars"
+                label = f"{row['max_ulp']:.0f}" if row["max_ulp"] else "scalars"
                 ax.text(j, i, label, ha="center", va="center", fontsize=7)
     ax.set_xticks(range(len(keys)), keys, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(names)), names, fontsize=7)
