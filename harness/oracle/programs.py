@@ -96,6 +96,10 @@ class Program:
     # run's kernel class does. The others' products take one fixed order (unfused), the same
     # under every class, and the agreement is a band.
     kernel_products: bool = False
+    # For "band": the agreement band where it is wider than the experiment's tolerance (which
+    # holds runs to goldens of their own kernel class), measured across the kernel classes
+    # (python -m harness.report.cpukernels, its oracle table) and set to about twice the largest.
+    band: int = 0
     # Claims of the program that do not hold in float64 arithmetic, and why.
     float64_breaks: dict[str, str] = field(default_factory=dict)
 
@@ -137,7 +141,10 @@ PROGRAMS: dict[str, Program] = {
                                     "float32 one): the divergence is one outcome of float32 roundings",
                                 "after it diverges the test accuracy falls below a half (the course's "
                                 "plot: about 0.37)": "without the divergence the accuracy ends at 1.0"}),
-    "regularization_free": Program(dot_data, models.relu_mlp(0.0), "sgd", 0.01, 400, NET),
+    # The ReLU network's boundary points amplify rounding: one fixed evaluation order is 576 ULP
+    # (b1_8) from TensorFlow's AVX-512 run and 2167 from its AVX2 run (851, 1106 under SSE4.1,
+    # AVX), and TensorFlow's own runs are 1427 apart between SSE4.1 and AVX-512: 2 x 2167 ~ 4096.
+    "regularization_free": Program(dot_data, models.relu_mlp(0.0), "sgd", 0.01, 400, NET, band=4096),
     "regularization_l2": Program(dot_data, models.relu_mlp(0.03), "sgd", 0.01, 400, NET),
 }
 MOMENTS = {"sgd": (), "sgdm": ("m",), "adagrad": ("v",), "rmsprop": ("v",), "adam": ("m", "v")}
