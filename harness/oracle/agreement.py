@@ -27,20 +27,25 @@ def distances(run: OracleRun, record: Record) -> dict[str, np.ndarray]:
     return found
 
 
+def band_problems(name: str, largest: dict[str, float], band: Callable[[str], int]) -> list[str]:
+    """Another float32 evaluation order stays inside the rounding band: the experiment's, or the
+    program's own where the kernel classes measured it wider (``Program.band``). ``largest``: the
+    largest distance per column."""
+    wider = programs.PROGRAMS[name].band
+
+    def within(column: str) -> int:
+        return max(band(column), wider)
+
+    return [f"{c} is {d:.0f} ULP from TensorFlow's (band {within(c)})" for c, d in largest.items() if d > within(c)]
+
+
 def problems(name: str, run: OracleRun, record: Record, band: Callable[[str], int]) -> list[str]:
     """Where the oracle is not as close to the run as its program declares (empty: it agrees).
     ``band``: the experiment's tolerance of a column, in ULPs."""
     found = distances(run, record)
-    program = programs.PROGRAMS[name]
-    agreement = program.agreement
+    agreement = programs.PROGRAMS[name].agreement
     if agreement == "band":
-        # Another float32 evaluation order stays inside the rounding band: the experiment's, or
-        # the program's own where the kernel classes measured it wider (Program.band).
-        def within(c: str) -> int:
-            return max(band(c), program.band)
-
-        return [f"{c} is {d.max():.0f} ULP from TensorFlow's (band {within(c)})" for c, d in found.items()
-                if d.max() > within(c)]
+        return band_problems(name, {c: float(d.max()) for c, d in found.items()}, band)
     if agreement == "exact":
         return [f"{c} is {d.max():.0f} ULP from TensorFlow's (declared exact)" for c, d in found.items() if d.max()]
     if agreement == "weights exact":
