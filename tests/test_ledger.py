@@ -21,8 +21,11 @@ def test_printed_number(printed, device, record_of, request):
     assert result.ok, result.describe()
 
 
-def test_claim(claim, device, record_of):
+def test_claim(claim, device, record_of, request):
     experiment, statement = claim
     others = {name: record_of(catalog.get(name), device) for name in statement.needs}
-    result = check_claim(experiment, statement, record_of(experiment, device), others)
-    assert result.holds, f"{experiment.name} on {device.name}: {statement.source.cite} claims {statement.text!r}"
+    kernels = kernel_golden(golden_root(request.config), experiment, device.kind)
+    result = check_claim(experiment, statement, record_of(experiment, device), others, kernels)
+    if result.ok and not result.holds:
+        pytest.xfail(result.describe())
+    assert result.ok, result.describe()

@@ -199,6 +199,24 @@ class ClaimCheck:
     device: str
     claim: Claim
     holds: bool
+    # Under a covered kernel class other than the base: (the class, whether the claim holds in
+    # that class's golden). A claim may fail there only as its golden does.
+    kernels: tuple[str, bool] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.holds or (self.kernels is not None and not self.kernels[1])
+
+    def describe(self) -> str:
+        source = f"{self.claim.source.cite} " if self.claim.source is not None else ""
+        where = f"{self.experiment} on {self.device}: {source}claims {self.claim.text!r}"
+        if self.holds:
+            return where
+        if self.ok:
+            assert self.kernels is not None
+            return (f"{where}: it does not hold under kernel class {self.kernels[0]}, as that class's golden "
+                    "does not; it holds under the goldens' base class")
+        return f"{where}: DOES NOT HOLD"
 
 
 def check_printed(experiment: Experiment, printed: Printed, record: Record,
@@ -213,17 +231,22 @@ def check_printed(experiment: Experiment, printed: Printed, record: Record,
 
 
 def check_claim(experiment: Experiment, claim: Claim, record: Record,
-                others: Mapping[str, Record] | None = None) -> ClaimCheck:
+                others: Mapping[str, Record] | None = None, kernels: KernelGolden | None = None) -> ClaimCheck:
+    """A claim against a run; under a kernel class other than the base, also against that class's
+    golden (a claim that compares runs is asked of the runs alone)."""
     needed = [(others or {})[name] for name in claim.needs]
-    return ClaimCheck(experiment.name, record.device, claim, bool(claim.holds(record, *needed)))
+    expected = None
+    if kernels is not None and not claim.needs:
+        expected = (kernels.kernel_class, bool(claim.holds(kernels.record)))
+    return ClaimCheck(experiment.name, record.device, claim, bool(claim.holds(record, *needed)), expected)
 
 
 def printed_checks(experiment: Experiment, record: Record, kernels: KernelGolden | None = None) -> list[PrintedCheck]:
     return [check_printed(experiment, p, record, kernels) for p in experiment.printed]
 
 
-def claim_checks(experiment: Experiment, record: Record,
-                 others: Mapping[str, Record] | None = None) -> list[ClaimCheck]:
+def claim_checks(experiment: Experiment, record: Record, others: Mapping[str, Record] | None = None,
+                 kernels: KernelGolden | None = None) -> list[ClaimCheck]:
     """The claims whose records are all at hand (a claim needing a run not made is left out)."""
-    return [check_claim(experiment, c, record, others) for c in experiment.claims
+    return [check_claim(experiment, c, record, others, kernels) for c in experiment.claims
             if all(n in (others or {}) for n in c.needs)]

@@ -104,7 +104,7 @@ class Result:
         return (
             self.comparison.status != "fail"
             and all(p.ok for p in self.printed)
-            and all(c.holds for c in self.claims)
+            and all(c.ok for c in self.claims)
         )
 
 
@@ -209,4 +209,4 @@ def judge(root: Path, experiment: Experiment, record: Record,
     except GoldenError as exc:
         comparison, error, kernels = None, exc, None
     return Result(record, comparison, error, ledger.printed_checks(experiment, record, kernels),
-                  ledger.claim_checks(experiment, record, others))
+                  ledger.claim_checks(experiment, record, others, kernels))

@@ -72,7 +72,7 @@ def result_json(result: Result) -> dict[str, Any]:
         "problems": [*comparison.problems, *comparison.scalar_changes] if comparison else [str(result.error)],
         "printed_reproduced": sum(p.reproduces for p in result.printed),
         "printed": len(result.printed),
-        "claims_hold": all(c.holds for c in result.claims),
+        "claims_hold": all(c.ok for c in result.claims),
         "nondeterministic": result.nondeterministic,
         "us_per_step": None if result.seconds_per_step is None else result.seconds_per_step * 1e6,
     }
@@ -120,7 +120,8 @@ def ledger_summary(results: Sequence[Result], full: bool = False) -> str:
     rows = [(p.experiment, p.device, p.printed.source.cite, p.printed.where, p.printed.text,
              short(p.measured), _verdict_cell(p)) for p in listed]
     claims = [c for r in results for c in r.claims]
-    failing = [c for c in claims if not c.holds]
+    failing = [c for c in claims if not c.ok]
+    kernels = [c for c in claims if c.ok and not c.holds]
     reasons = sorted({p.printed.known_difference or p.printed.impossible or p.printed.not_comparable
                       for p in listed if p.verdict != "reproduces"} - {""})
     total: Counter[str] = Counter(p.verdict for p in printed)
@@ -132,9 +133,11 @@ def ledger_summary(results: Sequence[Result], full: bool = False) -> str:
         if rows else "every printed number reproduces",
         *[f"why: {reason}" for reason in reasons],
         "",
-        f"{len(claims)} claims: {len(claims) - len(failing)} hold"
+        f"{len(claims)} claims: {len(claims) - len(failing) - len(kernels)} hold"
+        + (f", {len(kernels)} do not under these kernels, as their golden" if kernels else "")
         + (", DOES NOT HOLD:" if failing else ""),
         *[f"  {c.experiment} on {c.device}: {c.claim.text}" for c in failing],
+        *[f"  {c.describe()}" for c in kernels],
     ]
     return "\n".join(out)
 
