@@ -13,7 +13,6 @@ import pytest
 from harness.errors import GoldenError, GoldenMissing, UnknownName
 from harness.experiments import catalog
 from harness.judge.compare import compare
-from harness.judge.verdict import load
 from harness.record import Record
 from harness.store import files, golden
 from tests.helpers import cli, nested
@@ -28,6 +27,12 @@ def root(tmp_path: Path) -> Path:
     """A copy of the committed CPU goldens to damage."""
     shutil.copytree(golden.ROOT / "cpu", tmp_path / "cpu")
     return tmp_path
+
+
+def _base(root: Path, experiment) -> golden.Golden:
+    """The base class's goldens (the store's own files), whatever kernel class this process runs:
+    these tests are about reading and writing the files they damage, not about the kernels."""
+    return golden.load(root, "cpu", experiment.name, experiment.table_columns())
 
 
 def _damage(path: Path, edit) -> bytes:
@@ -69,7 +74,7 @@ def test_a_damaged_table_golden_is_named_with_its_fix(root, damage):
     path = root / "cpu" / "mse_regression.csv"
     before = _damage(path, edit)
     with pytest.raises(GoldenError) as info:
-        load(root, MSE, "cpu")
+        _base(root, MSE)
     message = str(info.value)
     assert str(path) in message and says in message and "tox -e regen" in message
     assert path.read_bytes() == before  # reading never rewrites
@@ -95,7 +100,7 @@ def test_a_damaged_scalar_golden_is_named_and_nothing_executes(root, damage, tmp
     path = root / "cpu" / "cross_entropy.yml"
     path.write_text(text.format(marker=marker), encoding="utf-8")
     with pytest.raises(GoldenError) as info:
-        load(root, CE, "cpu")
+        _base(root, CE)
     assert str(path) in str(info.value) and says in str(info.value)
     assert not marker.exists()
 
@@ -103,7 +108,7 @@ def test_a_damaged_scalar_golden_is_named_and_nothing_executes(root, damage, tmp
 def test_the_nan_a_run_produced_round_trips_and_compares_equal(root):
     # The RMSProp run turns to NaN at epoch 371: its golden holds empty cells there, as
     # pandas writes NaN, and its scalars say where.
-    stored = load(root, RMSPROP, "cpu")
+    stored = _base(root, RMSPROP)
     assert stored.scalars["non_finite"]["columns"] == {"cells": 129, "columns": ["loss"], "first_epoch": 371}
     record = Record("iris_rmsprop", "CPU:0", "cpu", "-", columns=stored.tables["columns"],
                     checkpoints=stored.tables["checkpoints"], scalars=stored.scalars)
@@ -114,7 +119,7 @@ def test_the_nan_a_run_produced_round_trips_and_compares_equal(root):
 
 
 def test_a_nan_where_the_run_had_a_number_is_a_failure_that_names_the_epochs(root):
-    stored = load(root, RMSPROP, "cpu")
+    stored = _base(root, RMSPROP)
     columns = {k: list(v) for k, v in stored.tables["columns"].items()}
     columns["loss"][370] = float("nan")  # one epoch early
     scalars = {**stored.scalars, "non_finite": {**stored.scalars["non_finite"],
@@ -133,7 +138,7 @@ def test_a_nan_typed_into_a_diverging_golden_is_refused(root):
     path = root / "cpu" / "iris_rmsprop.csv"
     before = _damage(path, lambda t: _replace_cell(t, 100, 2, ""))  # epoch 99's loss
     with pytest.raises(GoldenError, match="typed in by hand") as info:
-        load(root, RMSPROP, "cpu")
+        _base(root, RMSPROP)
     assert str(path) in str(info.value) and "from epoch 99" in str(info.value)
     assert path.read_bytes() == before
 
@@ -141,7 +146,7 @@ def test_a_nan_typed_into_a_diverging_golden_is_refused(root):
 def test_a_missing_golden_names_the_file_and_how_to_write_it(root):
     (root / "cpu" / "cross_entropy.yml").unlink()
     with pytest.raises(GoldenMissing) as info:
-        load(root, CE, "cpu")
+        _base(root, CE)
     assert "cross_entropy.yml does not exist" in str(info.value)
     assert "tox -e regen" in str(info.value)
 
