@@ -114,6 +114,17 @@ def non_finite_summary(tables: dict[str, Table]) -> dict[str, Any]:
             if (found := non_finite_cells(table)) is not None}
 
 
+def first_non_finite_epoch(tables: dict[str, Table]) -> int | None:
+    """The epoch at which a run turns to NaN or an infinity, in any table (None: never)."""
+    found = non_finite_summary(tables)
+    return min((f["first_epoch"] for f in found.values()), default=None)
+
+
+def last_epoch(record: Record) -> int:
+    """The last epoch a run recorded, in any table (a prefix of a run ends before its program's)."""
+    return max(int(table["epoch"][-1]) for table in record.tables().values())
+
+
 def iter_values(table: Table) -> Iterator[tuple[str, list[Any]]]:
     """The value columns of a table (every column but ``epoch``)."""
     return ((name, values) for name, values in table.items() if name != "epoch")

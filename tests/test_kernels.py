@@ -124,6 +124,10 @@ def test_a_class_with_another_key_on_disk_is_not_read(root: Path):
     ("xla: fast\n", "neither `identical` nor"),
     ("graph: identical\n", "names the mode 'graph'"),
     ("xla:\n  first_epoch: 0\n  max_ulp: .nan\n", "a number of ULPs"),
+    # An infinite distance bounded by nothing: any run that turns to NaN anywhere would match.
+    ("xla:\n  first_epoch: 0\n  max_ulp: .inf\n", "without diverges_at"),
+    ("xla:\n  first_epoch: 0\n  max_ulp: .inf\n  diverges_at: -3\n", "diverges_at"),
+    ("xla:\n  first_epoch: 0\n  max_ulp: 5\n  since: 3\n", "neither `identical` nor"),
     ("- xla\n", "not a mapping of execution modes"),
 ])
 def test_a_damaged_class_declaration_is_named(root: Path, text: str, problem: str):
@@ -247,7 +251,7 @@ def test_a_class_records_a_mode_only_where_it_departs_from_the_declaration():
                    mode="function")
     declared = experiment.training.mode_difference("xla")
     assert mode_signatures(experiment, eager, [same]) == {}  # function: identical, as declared
-    assert mode_signatures(experiment, eager, [moved]) == {"function": (moved_columns["epoch"][3], 1.0)}
+    assert mode_signatures(experiment, eager, [moved]) == {"function": (moved_columns["epoch"][3], 1.0, None)}
     as_xla = Record(experiment.name, "CPU:0", "cpu", "", columns=stored.tables["columns"], scalars=stored.scalars,
                     mode="xla")
     assert mode_signatures(experiment, eager, [as_xla]) == ({"xla": None} if declared else {})

@@ -19,6 +19,7 @@ The loop itself, in each execution mode, is ``harness.execution``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -123,11 +124,25 @@ class ModeDifference:
     first_epoch: int
     max_ulp: float
     why: str
+    # The epoch of the mode's first NaN or infinity (None: it has none). Where the mode turns to
+    # NaN at another epoch than eager, the distance is infinite: the epoch is what bounds it.
+    diverges_at: int | None = None
+
+    def __post_init__(self) -> None:
+        if math.isinf(self.max_ulp) and self.diverges_at is None:
+            raise ValueError(f"mode {self.mode}: an infinite distance accepts any run that turns to NaN "
+                             "anywhere; declare the epoch of its first NaN (diverges_at)")
+
+    @property
+    def signature(self) -> tuple[int, float, int | None]:
+        return self.first_epoch, self.max_ulp, self.diverges_at
 
 
-def differing(why: str, **measured: tuple[int, float]) -> tuple[ModeDifference, ...]:
-    """``mode=(first_epoch, max_ulp)`` for each mode that differs for the same reason."""
-    return tuple(ModeDifference(mode, first, largest, why) for mode, (first, largest) in measured.items())
+def differing(why: str, **measured: tuple[int, float] | tuple[int, float, int]) -> tuple[ModeDifference, ...]:
+    """``mode=(first_epoch, max_ulp)``, or ``(first_epoch, max_ulp, diverges_at)`` for a mode
+    that turns to NaN, for each mode that differs for the same reason."""
+    return tuple(ModeDifference(mode, m[0], m[1], why, m[2] if len(m) == 3 else None)
+                 for mode, m in measured.items())
 
 
 # The two causes measured on TF 2.21 (CPU) for the programs here.

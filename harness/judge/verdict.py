@@ -13,7 +13,7 @@ from harness.experiments.declare import Experiment
 from harness.experiments.training import ModeDifference
 from harness.judge import ledger
 from harness.judge.compare import Comparison, compare
-from harness.record import Record
+from harness.record import Record, first_non_finite_epoch, last_epoch
 from harness.store import golden
 from harness.store.golden import Golden
 
@@ -115,6 +115,19 @@ def signature(comparison: Comparison) -> tuple[int | None, float]:
     return (min(firsts) if firsts else None), comparison.max_ulp
 
 
+def departure(experiment: Experiment, eager: Golden, run: Record) -> golden.ModeSignature:
+    """How a run in another mode departs from the eager run it is held to: where it first
+    differs, by how many ULPs at most, and where it turns to NaN; None where it is identical."""
+    comparison = against(eager, experiment, run, exact=True)
+    if comparison.status == "identical":
+        return None
+    first, largest = signature(comparison)
+    if first is None:
+        raise HarnessError(f"{experiment.name} in mode {run.mode}: differs from the eager run in its "
+                           f"structure or scalars, not its trajectory: {comparison.explain()}")
+    return first, largest, first_non_finite_epoch(run.tables())
+
+
 def declared_mode(root: Path, experiment: Experiment, kind: str, mode: str) -> ModeDifference | None:
     """What is declared for a mode under this process's kernel class: the class's own
     measurement where the goldens hold one, else the experiment's declaration."""
@@ -130,7 +143,8 @@ def declared_mode(root: Path, experiment: Experiment, kind: str, mode: str) -> M
     if signature is None:
         return None
     why = declared.why if declared else "measured under this kernel class only"
-    return ModeDifference(mode, signature[0], signature[1], f"{why} (as kernel class {key} computes it)")
+    return ModeDifference(mode, signature[0], signature[1], f"{why} (as kernel class {key} computes it)",
+                          signature[2])
 
 
 def mode_signatures(experiment: Experiment, eager: Record, runs: list[Record]) -> dict[str, golden.ModeSignature]:
@@ -139,34 +153,48 @@ def mode_signatures(experiment: Experiment, eager: Record, runs: list[Record]) -
     assert experiment.training is not None
     own: dict[str, golden.ModeSignature] = {}
     for run in runs:
-        comparison = against(Golden(eager.scalars, eager.tables()), experiment, run, exact=True)
-        measured = None if comparison.status == "identical" else signature(comparison)
+        measured = departure(experiment, Golden(eager.scalars, eager.tables()), run)
         declared = experiment.training.mode_difference(run.mode)
-        if measured != (None if declared is None else (declared.first_epoch, declared.max_ulp)):
-            if measured is not None and measured[0] is None:
-                raise HarnessError(f"{experiment.name} in mode {run.mode}: differs from the eager run in its "
-                                   f"structure or scalars, not its trajectory: {comparison.explain()}")
-            own[run.mode] = None if measured is None else (int(measured[0] or 0), measured[1])
+        if measured != (None if declared is None else declared.signature):
+            own[run.mode] = measured
     return own
 
 
-def judge_mode(root: Path, experiment: Experiment, record: Record) -> Result:
+def mode_verdict(measured: golden.ModeSignature, declared: ModeDifference | None,
+                 through: int | None = None) -> ModeVerdict:
+    """A mode's measured departure against its declaration: only the declared one, exactly, is.
+    A prefix of the run (its last epoch ``through``) is held to what the declaration says of
+    those epochs: identical before the declared first epoch; from it, the same first epoch, no
+    farther than declared, and NaN exactly where declared."""
+    expected = declared if declared is None or through is None or declared.first_epoch <= through else None
+    if measured is None:
+        return "NOW IDENTICAL" if expected else "identical"
+    if expected is None:
+        return "CHANGED" if declared else "DIFFERS"
+    if through is None:
+        return "declared" if measured == expected.signature else "CHANGED"
+    first, largest, nan = measured
+    said_nan = expected.diverges_at if expected.diverges_at is not None and expected.diverges_at <= through else None
+    return "declared" if (first, nan) == (expected.first_epoch, said_nan) and largest <= expected.max_ulp \
+        else "CHANGED"
+
+
+def judge_mode(root: Path, experiment: Experiment, record: Record, whole: bool = True) -> Result:
     """A run in another execution mode against the eager golden, bit for bit, and against what
-    is declared for that mode (``declared_mode``)."""
+    is declared for that mode (``declared_mode``); a prefix (``whole=False``), against what the
+    declaration says of its epochs."""
     assert experiment.training is not None
     try:
         declared = declared_mode(root, experiment, record.device_kind, record.mode)
         comparison = agreement(root, experiment, record)
     except GoldenError as exc:
         return Result(record, None, exc, declared=experiment.training.mode_difference(record.mode))
-    verdict: ModeVerdict
-    if comparison.status == "identical":
-        verdict = "NOW IDENTICAL" if declared else "identical"
-    elif declared is None or comparison.problems:
-        verdict = "DIFFERS"
-    else:
-        verdict = "declared" if signature(comparison) == (declared.first_epoch, declared.max_ulp) \
-            else "CHANGED"
+    first, largest = signature(comparison)
+    verdict = (mode_verdict(None, declared, None if whole else last_epoch(record)) if comparison.status == "identical"
+               # A structure or scalar that differs, or a table that cannot be compared: never declared.
+               else "DIFFERS" if comparison.problems or first is None
+               else mode_verdict((first, largest, first_non_finite_epoch(record.tables())), declared,
+                                 None if whole else last_epoch(record)))
     return Result(record, comparison, mode_verdict=verdict, declared=declared)
 
 
@@ -175,9 +203,11 @@ def describe_mode(result: Result) -> str:
     comparison = result.comparison
     assert comparison is not None and result.mode_verdict is not None
     first, largest = signature(comparison)
-    measured = f"from epoch {first}, max {largest:.0f} ULP"
+    nan = first_non_finite_epoch(result.record.tables())
+    measured = f"from epoch {first}, max {largest:.0f} ULP" + (f", NaN from epoch {nan}" if nan is not None else "")
     declared = result.declared
     said = (f"declared from epoch {declared.first_epoch}, max {declared.max_ulp:.0f} ULP"
+            + (f", NaN from epoch {declared.diverges_at}" if declared.diverges_at is not None else "")
             if declared else "nothing declared")
     return {
         "identical": "identical",
@@ -201,12 +231,16 @@ def kernel_golden(root: Path, experiment: Experiment, kind: str) -> ledger.Kerne
 
 
 def judge(root: Path, experiment: Experiment, record: Record,
-          others: Mapping[str, Record] | None = None) -> Result:
-    """The record against its golden, its printed numbers and its claims."""
+          others: Mapping[str, Record] | None = None, whole: bool = True) -> Result:
+    """The record against its golden, its printed numbers and its claims. A prefix of a run
+    (``whole=False``) is held to its golden's rows only: the printed numbers and the claims are
+    the whole run's."""
     try:
         comparison, error = verify(root, experiment, record), None
         kernels = kernel_golden(root, experiment, record.device_kind)
     except GoldenError as exc:
         comparison, error, kernels = None, exc, None
+    if not whole:
+        return Result(record, comparison, error)
     return Result(record, comparison, error, ledger.printed_checks(experiment, record, kernels),
                   ledger.claim_checks(experiment, record, others, kernels))

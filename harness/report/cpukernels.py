@@ -45,7 +45,7 @@ def _measure_class(key: str, names: Sequence[str], jobs: int) -> dict[str, Any]:
     from harness.experiments import catalog
     from harness.judge import ledger
     from harness.judge.compare import same
-    from harness.judge.verdict import against, signature
+    from harness.judge.verdict import against, departure, signature
     from harness.oracle import agreement, programs
     from harness.store import golden
     from harness.store.golden import Golden
@@ -88,14 +88,12 @@ def _measure_class(key: str, names: Sequence[str], jobs: int) -> dict[str, Any]:
             assert e.training is not None
             own = golden.read_mode_signatures(golden.ROOT, "cpu", key, e.name)
             for mode, runs in others.items():
-                comparison = against(Golden(record.scalars, record.tables()), e, runs[e.name], exact=True)
-                measured = None if comparison.status == "identical" else signature(comparison)
+                measured = departure(e, Golden(record.scalars, record.tables()), runs[e.name])
                 code = e.training.mode_difference(mode)
-                declared = own.get(mode, None if code is None else (code.first_epoch, code.max_ulp))
+                declared = own.get(mode, None if code is None else code.signature)
                 row["modes"][mode] = {"measured": measured, "declared": declared,
                                       "as_declared": measured == declared,
-                                      "base_declaration": measured == (None if code is None else
-                                                                       (code.first_epoch, code.max_ulp))}
+                                      "base_declaration": measured == (None if code is None else code.signature)}
         rows.append(row)
     return {"kernel_class": key, "environment": emulate_environment(key),
             "seconds": round(time.perf_counter() - start, 1), "results": rows}
@@ -154,7 +152,8 @@ def _cell(row: dict[str, Any]) -> str:
 
 def _mode_cell(found: dict[str, Any]) -> str:
     measured = found["measured"]
-    text = "identical" if measured is None else f"{measured[0]}/{measured[1]:.0f}"
+    text = "identical" if measured is None else f"{measured[0]}/{measured[1]:.0f}" + (
+        f", NaN at {measured[2]}" if len(measured) > 2 and measured[2] is not None else "")
     return text + ("" if found["base_declaration"] else (" (own)" if found["as_declared"] else " **CHANGED**"))
 
 

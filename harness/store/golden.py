@@ -14,7 +14,8 @@ The files of ``<kind>/`` are the goldens of the manifest's ``kernel_class`` (the
 whose bytes differ from the base: a class that changes nothing has no folder. It may also hold
 ``<experiment>.modes.yml``: where an execution mode departs from that class's eager run otherwise
 than the experiment declares (measured on the base), the class's own measurement, per mode:
-``identical``, or ``first_epoch`` and ``max_ulp``.
+``identical``, or ``first_epoch`` and ``max_ulp`` (and ``diverges_at``, the epoch of its first
+NaN, where it has one).
 
 Files are written byte for byte as pytest-regressions writes them (a NaN is an
 empty cell, as pandas writes it), so a golden regenerated here and one regenerated
@@ -162,9 +163,15 @@ class Coverage:
                 "(ONEDNN_MAX_CPU_ISA, TF_ENABLE_ONEDNN_OPTS)")
 
 
-# A mode's departure from the eager run under one kernel class: None where it is identical.
-ModeSignature = tuple[int, float] | None
+# A mode's departure from the eager run under one kernel class: where it first differs, by how
+# many ULPs at most, and the epoch of its first NaN (None: none); None where it is identical.
+ModeSignature = tuple[int, float, int | None] | None
 MODES_SUFFIX = ".modes.yml"
+_FIELDS = ("first_epoch", "max_ulp", "diverges_at")
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def read_mode_signatures(root: Path, kind: str, kernel_class: str, experiment: str) -> dict[str, ModeSignature]:
@@ -183,21 +190,26 @@ def read_mode_signatures(root: Path, kind: str, kernel_class: str, experiment: s
             raise GoldenError(path, f"names the mode {mode!r}; modes are {', '.join(MODES)}")
         if value == "identical":
             found[mode] = None
-        elif (isinstance(value, dict) and set(value) == {"first_epoch", "max_ulp"}
-              and isinstance(value["first_epoch"], int) and isinstance(value["max_ulp"], (int, float))
-              and not isinstance(value["first_epoch"], bool) and not math.isnan(value["max_ulp"])):
-            # .inf: the mode turns to NaN where eager does not (RMSProp), as the experiments'
-            # own declarations say it.
-            found[mode] = (value["first_epoch"], float(value["max_ulp"]))
-        else:
+            continue
+        if not (isinstance(value, dict) and {"first_epoch", "max_ulp"} <= set(value) <= set(_FIELDS)
+                and _count(value["first_epoch"]) and isinstance(value["max_ulp"], (int, float))
+                and not isinstance(value["max_ulp"], bool) and not math.isnan(value["max_ulp"])
+                and value["max_ulp"] >= 0 and (value.get("diverges_at") is None or _count(value["diverges_at"]))):
             raise GoldenError(path, f"mode {mode}: {value!r} is neither `identical` nor a mapping of "
-                                    "first_epoch (an integer) and max_ulp (a number of ULPs, .inf where "
-                                    "the mode turns to NaN)")
+                                    "first_epoch (an epoch), max_ulp (a number of ULPs) and, where the mode "
+                                    "turns to NaN, diverges_at (the epoch of its first NaN)")
+        if math.isinf(value["max_ulp"]) and value.get("diverges_at") is None:
+            # An infinite distance without the epoch of the first NaN would accept any run
+            # that turns to NaN anywhere (the format before diverges_at).
+            raise GoldenError(path, f"mode {mode}: max_ulp is .inf without diverges_at, which would accept "
+                                    "a run that turns to NaN at any epoch")
+        found[mode] = (value["first_epoch"], float(value["max_ulp"]), value.get("diverges_at"))
     return found
 
 
 def dump_mode_signatures(signatures: dict[str, ModeSignature]) -> bytes:
-    data = {mode: "identical" if sig is None else {"first_epoch": sig[0], "max_ulp": sig[1]}
+    data = {mode: "identical" if sig is None else
+            {name: v for name, v in zip(_FIELDS, sig, strict=True) if v is not None}
             for mode, sig in sorted(signatures.items())}
     return dump_scalars(data)
 
@@ -227,7 +239,7 @@ def load(root: Path, kind: str, experiment: str, expected: dict[str, list[str]] 
     declared = scalars.get(NON_FINITE, {})
     if not isinstance(declared, dict):
         raise GoldenError(target.scalars, f"{NON_FINITE} is not a mapping of tables")
-    tables = {table: read_table(target.tables[table], columns, declared.get(table))
+    tables = {table: read_table(target.tables[table], columns, declared.get(table), target.scalars)
               for table, columns in expected.items()}
     for table in declared:
         if table not in tables:
@@ -236,9 +248,9 @@ def load(root: Path, kind: str, experiment: str, expected: dict[str, list[str]] 
     return Golden(scalars, tables)
 
 
-def read_table(path: Path, expected: list[str], non_finite: Any = None) -> Table:
+def read_table(path: Path, expected: list[str], non_finite: Any = None, scalars: Path | None = None) -> Table:
     """A golden CSV, checked against the columns the experiment records and against where its
-    scalars say the run produced NaN or an infinity (``non_finite``)."""
+    scalars (the file ``scalars``) say the run produced NaN or an infinity (``non_finite``)."""
     text = _read_text(path)
     if not text.endswith("\n"):
         raise GoldenError(path, "ends in the middle of a line: the file is truncated")
@@ -269,7 +281,9 @@ def read_table(path: Path, expected: list[str], non_finite: Any = None) -> Table
         raise GoldenError(path, f"epochs are not strictly increasing: {epochs}")
     found = non_finite_cells(table)
     if found != non_finite:
-        raise GoldenError(path, _non_finite_problem(found, non_finite))
+        # The table and its scalars disagree: either may be the damaged one, so both are named.
+        raise GoldenError(path, _non_finite_problem(found, non_finite, scalars),
+                          also=(scalars,) if scalars is not None else ())
     return table
 
 
@@ -278,14 +292,14 @@ def _header(path: Path) -> list[str]:
     return next(csv.reader([first]))[1:]
 
 
-def _non_finite_problem(found: dict[str, Any] | None, declared: Any) -> str:
+def _non_finite_problem(found: dict[str, Any] | None, declared: Any, scalars: Path | None) -> str:
     where = "no NaN or infinity" if declared is None else f"NaN or infinities as {declared}"
+    its = f"its scalars ({NON_FINITE} in {scalars})" if scalars is not None else f"its scalars ({NON_FINITE})"
     if found is None:
-        return f"holds no NaN or infinity, but its scalars ({NON_FINITE}) record {where}"
+        return f"holds no NaN or infinity, but {its} record {where}: one of the two files is damaged"
     return (f"holds NaN or infinities ({found['cells']} cells from epoch {found['first_epoch']}, "
-            f"columns {found['columns']}) that are not a finite number, and its scalars "
-            f"({NON_FINITE}) record {where}: a value typed in by hand, or a golden that was "
-            "partly regenerated")
+            f"columns {found['columns']}) that are not a finite number, and {its} record {where}: a value "
+            "typed in by hand or changed in one of the two files, or a golden that was partly regenerated")
 
 
 _NON_FINITE = {"": math.nan, "nan": math.nan, "NaN": math.nan, "inf": math.inf, "-inf": -math.inf}
