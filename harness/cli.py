@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     check = runs("check", "run everything against the goldens and the printed numbers")
     check.add_argument("--golden-dir", type=options.folder("--golden-dir"), metavar="DIR",
                        help="default: golden/ of the project")
+    check.add_argument("--epochs", type=options.count("--epochs"), metavar="N",
+                       help="check a prefix: the first N epochs of each training loop against its golden's "
+                            "rows (the printed numbers and claims, which are the whole run's, are not judged)")
     check.add_argument("--json-out", type=options.output_file("--json-out"), metavar="FILE",
                        help="also write the results and the environment as JSON (for reports)")
     check.add_argument("--plots", type=options.writable_folder("--plots"), metavar="DIR",
@@ -314,9 +317,12 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
     from harness.report.plot import explain
 
     manifests, fingerprints = _environment(root, devices)
-    done = run_all(_jobs(experiments, devices, args.mode, golden=root), args.jobs, setup)
+    done = run_all(_jobs(experiments, devices, args.mode, args.epochs, golden=root), args.jobs, setup)
     results = _judged(root, experiments * len(devices), done)
     print(console.check_summary(results))
+    if args.epochs is not None:
+        print(f"a prefix of {args.epochs} epochs of each training loop, held to its golden's rows: the printed "
+              "numbers and claims of the training experiments (the whole runs') were not judged")
     for result in results:
         if result.comparison is not None and not result.ok and result.comparison.status == "fail":
             print(explain(result.record, result.comparison, args.plots))
@@ -357,11 +363,13 @@ def _judged(root: Path, experiments: list[Experiment], done: list[Done]) -> list
             placeholder = Record(d.job.experiment, d.job.device, d.job.device.split(":")[0].lower(), "",
                                  mode=d.job.mode)
             results.append(Result(placeholder, error=d.error))
-        elif d.job.mode != modes.REFERENCE:
-            results.append(judge_mode(root, experiment, d.record))
         else:
-            others = {name: r for (device, name), r in by_run.items() if device == d.record.device}
-            results.append(judge(root, experiment, d.record, others))
+            whole = d.job.epochs is None or experiment.training is None or d.job.epochs >= experiment.training.epochs
+            if d.job.mode != modes.REFERENCE:
+                results.append(judge_mode(root, experiment, d.record, whole))
+            else:
+                others = {name: r for (device, name), r in by_run.items() if device == d.record.device}
+                results.append(judge(root, experiment, d.record, others, whole))
     return results
 
 

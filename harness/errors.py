@@ -33,8 +33,9 @@ class DeclarationError(HarnessError):
 class GoldenError(HarnessError):
     """A golden or manifest that cannot be used as it is on disk."""
 
-    def __init__(self, path: object, problem: str, fix: str | None = None) -> None:
-        self.path, self.problem = path, problem
+    def __init__(self, path: object, problem: str, fix: str | None = None, also: tuple[object, ...] = ()) -> None:
+        # ``also``: the other files of a disagreement, one of which is damaged (named in ``problem``).
+        self.path, self.problem, self.also = path, problem, also
         fix = fix or (f"restore it with `git checkout -- {path}`, or, if the change is intended, "
                       f"regenerate the goldens with `tox -e regen` and review the diff")
         super().__init__(f"golden file {path}: {problem}\n  fix: {fix}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -82,7 +83,9 @@ def kernel_classes(text: str) -> list[str]:
     if not tokens or unknown:
         raise argparse.ArgumentTypeError(f"{', '.join(unknown) or repr(text)} is not a kernel class this CPU "
                                          f"can run: all, this, or some of {', '.join(runnable)}")
-    no_repeats("kernel class", tokens)
+    repeated = sorted({t for t in tokens if tokens.count(t) > 1})
+    if repeated:  # argparse reports only its own errors from a type: not a UsageError here
+        raise argparse.ArgumentTypeError(f"{', '.join(repeated)} is named twice")
     return tokens
 
 
@@ -138,12 +141,18 @@ def output_file(option: str) -> Callable[[str], Path]:
 
 
 def _can_make(folder: Path, text: str) -> None:
-    """``folder`` exists and is writable, or its nearest existing ancestor is a writable folder."""
+    """``folder`` exists and is writable, or its nearest existing ancestor is a writable folder.
+
+    Tried with a nameless file that vanishes when closed: ``os.access`` says yes to root for
+    folders no one can write (``/proc``, a read-only mount)."""
     existing = folder if folder.exists() else _nearest_existing(folder)
     if not existing.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r}: {existing} is not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{text!r} is not writable ({existing} cannot be written)")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not writable ({existing} cannot be written)") from None
 
 
 def inside(path: Path, folder: Path) -> bool:

@@ -78,6 +78,27 @@ def test_check_passes_on_the_committed_goldens():
     assert "y_pro[0]" in done.stdout and "in the last printed digit, 1 ULP (float32)" in done.stdout
 
 
+def test_check_of_a_prefix_judges_its_rows_and_says_what_it_did_not(tmp_path):
+    """`check --epochs N`: the rows of the prefix against the golden's, in each mode as the
+    declaration says of those epochs (lr_exponential_decay's XLA difference starts at epoch 3)."""
+    out = tmp_path / "prefix.json"
+    for mode, expected in (("eager", None), ("xla", "identical")):
+        done = cli("check", "lr_exponential_decay", "--mode", mode, "--epochs", "2", "--json-out", str(out))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "a prefix of 2 epochs" in done.stdout and "were not judged" in done.stdout
+        (result,) = json.loads(out.read_text())["results"]
+        assert (result["status"], result["mode_verdict"], result["printed"]) == ("identical", expected, 0)
+    moved = tmp_path / "golden"
+    shutil.copytree(golden.ROOT / "cpu", moved / "cpu")
+    table = moved / "cpu" / "lr_exponential_decay.csv"
+    lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace(",0.", ",1.", 1)  # the second row: inside the prefix
+    table.write_text("".join(lines), encoding="utf-8")
+    done = cli("check", "lr_exponential_decay", "--epochs", "2", "--golden-dir", str(moved), "--plots",
+               str(tmp_path / "plots"))
+    assert done.returncode == 1, done.stdout
+
+
 def test_check_fails_and_says_where_on_a_changed_golden(tmp_path):
     shutil.copytree(golden.ROOT / "cpu", tmp_path / "cpu")
     path = tmp_path / "cpu" / "cross_entropy.yml"
@@ -165,7 +186,7 @@ def test_an_output_file_under_a_file_is_refused_naming_it(tmp_path):
     # The four examples of the issue that asked for "no traceback for any input".
     (["run", "mse_regression", "--epochs", "-5"], "argument --epochs: -5 is out of range (expected 1 to"),
     (["run", "mse_regression", "--epochs", "0"], "argument --epochs: 0 is out of range (expected 1 to"),
-    (["regen", "tensor_creation", "--golden-dir", "/proc"], "/proc does not look like a golden folder"),
+    (["regen", "tensor_creation", "--golden-dir", "/proc"], "argument --golden-dir: '/proc' is not writable"),
     (["check", "--golden-dir", "/nonexistent"], "argument --golden-dir: '/nonexistent' does not exist"),
     (["run", "gradient_descent", "--jobs", "x"], "argument --jobs: 'x' is not a whole number"),
     (["run", "gradient_descent", "gradient_descent"], "experiment 'gradient_descent' is named twice"),

@@ -1,12 +1,17 @@
-"""Generated bad input, with hypothesis: for every input a user or a file can give, the harness
-does its job or exits 2 with a message that names the input; never a traceback, never a golden
-changed, never a file written outside the folder it was given.
+"""Generated input, with hypothesis, checked against oracles that do not ask the harness.
 
 Command lines are drawn from the command line's own definition (``harness.cli._parser``):
-every subcommand, every option, valid and invalid values for each. Golden stores are drawn
-from the committed one with a damage: a byte changed, a file cut, rows duplicated or swapped,
-a column renamed or dropped, a number out of range or in another notation, another encoding,
-a manifest field of the wrong type, a file added or removed.
+every subcommand and option, each value from a pool of good ones or of bad ones, the line
+remembering which parts are bad. A line with a bad part exits 2 and its message names one of
+them (and never blames an option that was fine); a line without one does its job, checked
+against the committed goldens: ``run --json`` gives their bits, ``check`` judges every run ok,
+``regen`` writes what they hold. Golden stores are drawn from the committed one with a damage
+(a byte changed, a file cut, rows duplicated or swapped, a column renamed or dropped, a number
+out of range or in another notation, another encoding, a manifest field of the wrong type, a
+file or folder added or removed): reading it either succeeds or names the damaged file, and a
+check of the experiment the damaged file belongs to (its first epoch) exits 2 naming that very
+file, or judges it as the damaged golden stands against an undamaged run (exit 0 or 1).
+Never a traceback, never a golden changed, never a file written outside the folder given.
 
 Bounds, so that the default ``tox`` stays fast: a valid command runs cheap experiments only
 (the one-shot programs and the two 40-step gradient descents); ``matrix`` is drawn with a bad
@@ -17,21 +22,28 @@ more of everything (``--hypothesis-profile fuzz``).
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
+import json
+import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from harness import cli
 from harness.errors import GoldenError, HarnessError
 from harness.execution import modes
 from harness.experiments import catalog
+from harness.judge.compare import same
 from harness.judge.verdict import load
+from harness.record import Record
 from harness.store import golden
 from tests.helpers import ROOT, Done
 from tests.helpers import cli as run_cli
@@ -62,110 +74,221 @@ def sandbox(tmp_path_factory) -> dict[str, Path]:
     locked = base / "read-only"
     locked.mkdir()
     locked.chmod(0o555)
+    (base / "empty").mkdir()
     (base / "link-out").symlink_to("/proc")
-    (base / "golden-with-link").mkdir()
-    (base / "golden-with-link" / "cpu").symlink_to(base / "golden" / "cpu")
     return {"golden": base / "golden", "file": base / "a file", "read-only": locked,
             "missing": base / "nowhere" / "deeper", "link-out": base / "link-out",
-            "golden-with-link": base / "golden-with-link", "proc": Path("/proc"), "root": base}
+            "proc": Path("/proc"), "root": base,
+            "empty": base / "empty"}
 
 
 # --- command lines from the parser's own definition --------------------------------------
+#
+# Each value is drawn from a pool of good ones or of bad ones, and the line remembers which
+# options and values are bad: the oracle. A line without a bad part must do its job (exit 0, and
+# its result is checked: `run --json` gives the goldens' bits, `check` judges every run ok on the
+# intact goldens, `regen` writes what the committed goldens hold); a line with one must exit 2
+# and name one of them, and not an option that was fine.
 
-NUMBERS = st.sampled_from(["1", "2", "3", "0", "-5", "1.5", "1e3", "x", "", " 2", "99999999999",
-                           "1000001", "257", "nan", "inf", "٣"])
-WORDS = st.sampled_from(["cpu", "gpu", "all", "CPU:0", "CPU:9", "GPU:0", "tpu", "", " ", "cpu,", ",",
-                         "eager", "fused", "graph", "summary", "full", "none", "--", "-x", "é"])
+COUNTS = (["1", "2", " 2"], ["0", "-5", "1.5", "1e3", "x", "", "99999999999", "nan", "inf"])
+BAD_PARALLEL, BAD_EPOCHS = "257", "1000001"
+SECONDS = (["0", "1.5"], ["x", "", "-5", "nan", "inf", "99999999999"])
+DEVICES = (["cpu", "all", "CPU:0"], ["CPU:9", "tpu", "", " "])
+MODES = (list(modes.MODES), ["graph", "", "summary", "EAGER"])
+LEDGERS = (["summary", "full"], ["", "all", "none"])
+KERNEL_CLASSES = (["this"], ["avx3", "sse41,sse41", "all,this", ""])  # all: a minute a class
+BAD_NAMES = ["mse_regresion", "", "../x"]
 
 
-def _values(action: argparse.Action, sandbox: dict[str, Path], run_dir: Path) -> st.SearchStrategy[str]:
-    """Valid and invalid values of one option, from what the option declares."""
-    if action.choices is not None and not isinstance(action, argparse._SubParsersAction):
-        return st.one_of(st.sampled_from(sorted(map(str, action.choices))), WORDS)
-    kind = getattr(action.type, "__name__", "")
-    if action.dest == "mode":
-        return st.one_of(st.sampled_from(list(modes.MODES)), WORDS)
-    if action.dest in ("golden_dir", "out", "drift_report", "json_out", "plots"):
-        places = [str(p) for p in sandbox.values()] + ["", str(run_dir), str(run_dir / "out.json"),
-                                                       str(run_dir / "sub" / "x.md")]
-        return st.sampled_from(places)
-    if action.dest == "device":
-        return WORDS
-    if action.dest == "kernel_classes":
-        # Another class runs in processes of its own, a minute each: `this`, and what is refused.
-        return st.one_of(st.just("this"), WORDS, st.sampled_from(["avx3", "sse41,sse41", "all,this"]))
-    if kind.startswith("--") or action.type is not None:
-        return NUMBERS
-    return WORDS
+@dataclass
+class Line:
+    argv: list[str] = field(default_factory=list)
+    command: str = ""
+    # What makes the line unusable: (option, value) for an option, (None, value) for a name or
+    # a subcommand.
+    bad: list[tuple[str | None, str]] = field(default_factory=list)
+
+
+def _no_gpu() -> bool:
+    from harness.execution import devices
+
+    return not [d for d in devices.visible() if d.kind == "gpu"]
+
+
+def _at(place: dict[str, str], *keys: str) -> list[str]:
+    return [place[k] for k in keys if k in place]
+
+
+def _pools(action: argparse.Action, command: str, sandbox: dict[str, Path],
+           run_dir: Path) -> tuple[list[str], list[str]]:
+    """The good and the bad values of one option of one subcommand."""
+    dest = action.dest
+    place = {k: str(v) for k, v in sandbox.items()}
+    # As root, a folder without write permission is still written: then it is no bad place to write.
+    unwritable = [place["proc"]] + ([place["read-only"]] if not os.access(sandbox["read-only"], os.W_OK) else [])
+    if dest in ("logical_cpus", "intra_op_threads", "inter_op_threads", "jobs", "epochs"):
+        return COUNTS[0], COUNTS[1] + [BAD_EPOCHS if dest == "epochs" else BAD_PARALLEL]
+    if dest == "lock_timeout":
+        return SECONDS
+    if dest == "device":
+        gpu = ["gpu", "GPU:0"]
+        return (DEVICES[0], DEVICES[1] + gpu) if _no_gpu() else (DEVICES[0] + gpu, DEVICES[1])
+    if dest == "mode":
+        return MODES
+    if dest == "ledger":
+        return LEDGERS
+    if dest == "kernel_classes":
+        return KERNEL_CLASSES
+    if dest == "golden_dir" and command == "kernels":  # any folder: it says what it finds there
+        return _at(place, "golden", "read-only", "root", "proc"), _at(place, "file", "missing") + [""]
+    if dest == "golden_dir" and command == "regen":  # a folder of its own; the sandbox's is read by the others
+        return [str(run_dir / "golden")], [place["file"], *unwritable, ""]
+    if dest == "golden_dir":  # to read goldens from: only the sandbox's copy has them
+        return [place["golden"]], _at(place, "file", "missing", "read-only", "proc", "link-out", "root", "empty") + [""]
+    if dest in ("plots", "out"):
+        return ([str(run_dir / dest), str(run_dir / "a" / "b")],
+                [place["file"], *unwritable, place["golden"], str(sandbox["golden"] / "cpu" / "x"), ""])
+    if dest in ("json_out", "drift_report"):
+        return ([str(run_dir / "out.json"), str(run_dir / "sub" / "x.md")],
+                [*_at(place, "golden", "root"), *unwritable, str(sandbox["golden"] / "cpu" / "x.json"), ""])
+    raise AssertionError(f"an option the generator does not know: {dest} of {command}; give it pools")
+
+
+def _option(draw: Callable[..., Any], line: Line, action: argparse.Action, command: str,
+            sandbox: dict[str, Path], run_dir: Path) -> None:
+    flag = draw(st.sampled_from(action.option_strings))
+    if action.nargs == 0:
+        line.argv.append(flag)
+        return
+    good, bad = _pools(action, command, sandbox, run_dir)
+    if action.choices is not None:
+        good = sorted(map(str, action.choices))
+    value = draw(st.sampled_from(good + bad))
+    line.argv += [flag, value]
+    if value not in good:
+        line.bad.append((flag, value))
 
 
 @st.composite
-def command_lines(draw: Callable[..., Any], sandbox: dict[str, Path], run_dir: Path) -> list[str]:
+def command_lines(draw: Callable[..., Any], sandbox: dict[str, Path], run_dir: Path) -> Line:
     parser = cli._parser()
-    argv: list[str] = []
+    line = Line()
     globals_ = [a for a in parser._actions if a.option_strings and a.dest != "help"]
     for action in draw(st.lists(st.sampled_from(globals_), max_size=2, unique_by=lambda a: a.dest)):
-        argv += [draw(st.sampled_from(action.option_strings)), draw(_values(action, sandbox, run_dir))]
+        _option(draw, line, action, "", sandbox, run_dir)
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     name = draw(st.sampled_from([*sorted(sub.choices), "nonsense"]))
-    argv.append(name)
+    line.argv.append(name)
+    line.command = name
     if name == "nonsense":
-        return argv
+        line.bad.append((None, name))
+        return line
+    if name in ("run", "check", "regen", "matrix"):
+        # The lines run in this process, where TensorFlow has started: the options that only a
+        # process's start can honour are refused, by name (a fresh process honours them:
+        # tests/test_devices.py, tests/test_cli.py).
+        line.bad += [(flag, value) for flag, value in pairwise(line.argv)
+                     if flag in ("--logical-cpus", "--intra-op-threads", "--inter-op-threads")
+                     and (flag, value) not in line.bad]
     command = sub.choices[name]
-    valid_only = True
+    names: list[str] = []
     if any(a.dest == "names" for a in command._actions):
-        names = draw(st.lists(st.one_of(st.sampled_from(CHEAP), st.sampled_from(["mse_regresion", "", "../x"])),
-                              min_size=1, max_size=3))
-        argv += names
-        valid_only = all(n in CHEAP for n in names)
+        names = draw(st.lists(st.sampled_from(CHEAP + BAD_NAMES), min_size=1, max_size=3))
+        line.argv += names
+        line.bad += [(None, n) for n in names if n not in CHEAP]
+        line.bad += [(None, n) for i, n in enumerate(names) if n in names[:i]]  # named twice
     own = [a for a in command._actions if a.option_strings and a.dest != "help"]
     for action in draw(st.lists(st.sampled_from(own), max_size=4, unique_by=lambda a: a.dest)) if own else []:
-        flag = draw(st.sampled_from(action.option_strings))
-        if action.nargs == 0:
-            argv.append(flag)
-        else:
-            value = draw(_values(action, sandbox, run_dir))
-            argv += [flag, value]
+        _option(draw, line, action, name, sandbox, run_dir)
+    # Another mode runs training loops only: a one-shot program named with it is refused.
+    mode = line.argv[line.argv.index("--mode") + 1] if "--mode" in line.argv else modes.REFERENCE
+    if mode in modes.MODES and mode != modes.REFERENCE and any(n in CHEAP and not catalog.get(n).trains
+                                                               for n in names):
+        line.bad.append(("--mode", mode))
     # A command that writes always says where, inside the sandbox: the project's own goldens
-    # and reports are never the target of a generated line, and a regeneration writes a folder
-    # of its own (the sandbox's golden copy is what the others read).
-    writes_goldens = name == "regen"
-    for dest, flag in (("golden_dir", "--golden-dir"), ("drift_report", "--drift-report"), ("out", "--out"),
-                       ("plots", "--plots")):
-        if any(a.dest == dest for a in command._actions) and flag not in argv:
-            place = sandbox["golden"] if dest == "golden_dir" and not writes_goldens else run_dir / dest
-            argv += [flag, str(place)]
-    if writes_goldens:
-        argv = [str(run_dir / "golden") if tok == str(sandbox["golden"]) else tok for tok in argv]
-    if name == "regen" and "--lock-timeout" not in argv:
-        argv += ["--lock-timeout", "0"]
-    if name == "regen" and "--kernel-classes" not in argv:
-        argv += ["--kernel-classes", "this"]
-    if name == "matrix" and valid_only and "--json-out" in argv:
-        argv.insert(argv.index("matrix") + 1, "--jobs=0")  # only its refusals: see the module's note
-    return argv
+    # and reports are never the target of a generated line.
+    defaults = {"golden_dir": str(sandbox["golden"]) if name != "regen" else str(run_dir / "golden"),
+                "drift_report": str(run_dir / "drift.md"), "out": str(run_dir / "out"),
+                "plots": str(run_dir / "plots"), "json_out": str(run_dir / "check.json")}
+    for action in own:
+        if action.dest in defaults and not set(action.option_strings) & set(line.argv):
+            line.argv += [action.option_strings[0], defaults[action.dest]]
+    if name == "regen":
+        for flag, value in (("--lock-timeout", "0"), ("--kernel-classes", "this")):
+            if flag not in line.argv:
+                line.argv += [flag, value]
+    if name == "matrix" and not line.bad:
+        # Only its refusals: a valid matrix starts fresh processes, seconds each.
+        line.argv.insert(line.argv.index("matrix") + 1, "--jobs=0")
+        line.bad.append(("--jobs", "0"))
+    return line
 
 
-def _says_what(done: Done, argv: list[str]) -> bool:
-    """An exit 2 names an option or value it was given, or a file."""
-    text = done.stderr
-    return "error" in text and (any(tok and tok in text for tok in argv if len(tok) > 1) or "/" in text)
+def _names_a_bad_part(text: str, line: Line) -> bool:
+    """The message names an option or a value the generator broke, and no option it did not."""
+    broken = {flag for flag, _ in line.bad if flag}
+    fine = {tok for tok in line.argv if tok.startswith("--") and tok.split("=")[0] not in broken}
+    if any(f"argument {flag}" in text for flag in fine):
+        return False
+    return any((flag and flag in text) or (repr(value) in text) or (len(value.strip()) > 2 and value in text)
+               for flag, value in line.bad)
+
+
+def _value(argv: list[str], flag: str) -> str | None:
+    return argv[argv.index(flag) + 1] if flag in argv else None
+
+
+def _did_its_job(line: Line, done: Done) -> None:
+    """What a valid line gives, against the committed goldens (held to this process's class)."""
+    from harness.judge import verdict
+
+    argv, command = line.argv, line.command
+    names = [tok for tok in argv[argv.index(command) + 1:] if tok in CHEAP]
+    if command == "run" and "--json" in argv:
+        for data in json.loads(done.stdout):
+            record = Record(**data)
+            e = catalog.get(record.experiment)
+            if record.mode != modes.REFERENCE:
+                assert verdict.judge_mode(golden.ROOT, e, record).ok, (argv, record.experiment)
+            else:
+                found = verdict.against(verdict.load(golden.ROOT, e, "cpu"), e, record, exact=True)
+                assert found.status == "identical", (argv, found.explain())
+    elif command == "check":
+        document = json.loads(Path(_value(argv, "--json-out") or "").read_text(encoding="utf-8"))
+        judged = {r["experiment"] for r in document["results"]}
+        assert judged == set(names), (argv, judged)
+        assert all(r["status"] != "error" and r["mode_verdict"] in (None, "identical", "declared")
+                   for r in document["results"]), (argv, document["results"])
+    elif command == "regen":
+        written = Path(_value(argv, "--golden-dir") or "")
+        for name in names:
+            e = catalog.get(name)
+            ours, theirs = golden.load(written, "cpu", name, e.table_columns()), verdict.load(golden.ROOT, e, "cpu")
+            assert same(ours.scalars, theirs.scalars) and same(ours.tables, theirs.tables), (argv, name)
+    elif command == "figures":
+        assert any(Path(_value(argv, "--out") or "").rglob("*.png")), argv
+    else:
+        assert done.stdout.strip(), argv
 
 
 @given(data=st.data())
-def test_any_command_line_does_its_job_or_exits_2_naming_the_input(sandbox, tmp_path_factory, data):
+def test_any_command_line_does_its_job_or_exits_2_naming_what_is_wrong(sandbox, tmp_path_factory, data):
     run_dir = tmp_path_factory.mktemp("run")
-    argv = data.draw(command_lines(sandbox, run_dir), label="argv")
+    line = data.draw(command_lines(sandbox, run_dir), label="line")
     before, reference = _project(), _digest(sandbox["golden"])
-    done = run_cli(*argv)  # an exception other than SystemExit (a traceback) fails the test here
-    assert done.returncode in (0, 1, 2), (argv, done)
-    if done.returncode == 2:
-        assert _says_what(done, argv), (argv, done.stderr)
+    done = run_cli(*line.argv)  # an exception other than SystemExit (a traceback) fails the test here
+    event(f"{line.command}: exit {done.returncode}")  # the fuzz run's statistics
+    if line.bad:
+        assert done.returncode == 2, (line, done)
+        assert _names_a_bad_part(done.stderr, line), (line, done.stderr)
+    else:
+        assert done.returncode == 0, (line, done)
+        _did_its_job(line, done)
     after = _project()
     changed = sorted(f"{top}/{name}" for top in WATCHED for name in set(before[top]) | set(after[top])
                      if before[top].get(name) != after[top].get(name))
-    assert not changed, f"{argv} changed the project's goldens or reports: {changed}"
-    assert _digest(sandbox["golden"]) == reference, f"{argv} changed a golden folder it was only to read"
+    assert not changed, f"{line.argv} changed the project's goldens or reports: {changed}"
+    assert _digest(sandbox["golden"]) == reference, f"{line.argv} changed a golden folder it was only to read"
 
 
 # --- damaged golden stores ---------------------------------------------------------------
@@ -207,17 +330,20 @@ def damaged_stores(draw: Callable[..., Any]) -> tuple[str, str, Any]:
     return damage, target, draw(st.data())
 
 
-def _damage(root: Path, damage: str, target: str, data: Any) -> None:
+def _damage(root: Path, damage: str, target: str, data: Any) -> Path:
+    """Damages the store; the path of what it damaged, added or removed."""
     path = root / "cpu" / target
     if damage == "a file removed":
         path.unlink()
     elif damage == "a file added":
-        (root / "cpu" / data.draw(st.sampled_from(["stray.csv", "x.yml", ".hidden", "mse_regression.csv.bak"]))
-         ).write_text("a,b\n1,2\n", encoding="utf-8")
+        path = root / "cpu" / data.draw(st.sampled_from(["stray.csv", "x.yml", ".hidden", "mse_regression.csv.bak"]))
+        path.write_text("a,b\n1,2\n", encoding="utf-8")
     elif damage == "a folder added":
-        (root / data.draw(st.sampled_from(["tpu", "cpu2", "CPU"]))).mkdir(exist_ok=True)
+        path = root / data.draw(st.sampled_from(["tpu", "cpu2", "CPU"]))
+        path.mkdir(exist_ok=True)
     else:
         path.write_bytes(DAMAGES[damage](path.read_bytes(), data))
+    return path
 
 
 def _loads_or_names_the_file(root: Path) -> None:
@@ -238,31 +364,88 @@ def _loads_or_names_the_file(root: Path) -> None:
             assert str(root) in str(exc), str(exc)
 
 
-def _damaged_copy(tmp_path_factory: Any, case: tuple[str, str, Any]) -> tuple[Path, dict[str, str]]:
-    """A copy of the committed store with the drawn damage, and its digest after the damage."""
+def _damaged_copy(tmp_path_factory: Any, case: tuple[str, str, Any]) -> tuple[Path, Path, dict[str, str]]:
+    """A copy of the committed store with the drawn damage, what was damaged, and the copy's
+    digest after the damage."""
     root = tmp_path_factory.mktemp("store")
     shutil.copytree(golden.ROOT / "cpu", root / "cpu")
-    _damage(root, *case)
-    return root, _digest(root)
+    damaged = _damage(root, *case)
+    return root, damaged, _digest(root)
 
 
 @given(case=damaged_stores())
 def test_a_damaged_golden_store_is_read_or_refused_by_name(tmp_path_factory, case):
-    root, after_damage = _damaged_copy(tmp_path_factory, case)
+    root, _, after_damage = _damaged_copy(tmp_path_factory, case)
     _loads_or_names_the_file(root)
     assert _digest(root) == after_damage  # reading never writes
 
 
+# The shortest prefix of a training loop a check can run: its first epoch.
+PREFIX = 1
+
+
+@functools.cache
+def _prefix_record(name: str) -> Record:
+    """The experiment's run, cut to the prefix the check runs, from an undamaged run."""
+    done = run_cli("run", name, "--device", "CPU:0", "--jobs", "1", "--json",
+                   *(["--epochs", str(PREFIX)] if catalog.get(name).trains else []))
+    assert done.returncode == 0, done
+    (data,) = json.loads(done.stdout)
+    return Record(**data)
+
+
+def _owner(target: str) -> str:
+    """The experiment a golden file belongs to (the manifest: every experiment's; a cheap one)."""
+    stem = Path(target).name.split(".")[0]
+    return stem if stem in {e.name for e in catalog.all_experiments()} else "constant"
+
+
+def _as_held(root: Path, name: str) -> golden.Golden:
+    """What a check in this process reads of one experiment: the layout, the manifest, its goldens
+    (as this process's kernel class has them) and its modes' declarations."""
+    from harness.judge import verdict
+
+    golden.check_layout(root)
+    golden.read_manifest(root, "cpu")
+    e = catalog.get(name)
+    stored = verdict.load(root, e, "cpu")
+    key = verdict.held_to(root, "cpu")
+    if key is not None and e.trains:
+        golden.read_mode_signatures(root, "cpu", key, name)
+    return stored
+
+
 @given(case=damaged_stores())
-def test_check_on_a_damaged_store_judges_or_exits_2_naming_the_file(tmp_path_factory, case):
-    root, after_damage = _damaged_copy(tmp_path_factory, case)
-    stem = Path(case[1]).name.split(".")[0]
-    names = [stem] if stem in CHEAP else ["cross_entropy"]
+def test_check_on_a_damaged_store_runs_its_experiment_and_names_the_file(tmp_path_factory, case):
+    """The check of the experiment the damaged file belongs to (its first epoch) exits 2 naming
+    that very file when the file cannot be read, and otherwise gives what the damaged golden
+    says against an undamaged run: exit 0 where the damage leaves the compared values as they
+    were, exit 1 where it moves them."""
+    from harness.judge import verdict
+
+    root, damaged, after_damage = _damaged_copy(tmp_path_factory, case)
+    name = _owner(case[1])
+    e = catalog.get(name)
+    try:
+        stored: golden.Golden | None = _as_held(root, name)
+        refused: HarnessError | None = None
+    except HarnessError as exc:
+        stored, refused = None, exc
     before = _project()
-    done = run_cli("check", *names, "--golden-dir", str(root), "--json-out", str(root.parent / "out.json"),
-                   "--plots", str(root.parent / "plots"))
-    assert done.returncode in (0, 1, 2), done
-    if done.returncode == 2:
-        assert str(root) in done.stderr + done.stdout, done.stderr
+    done = run_cli("check", name, "--device", "CPU:0", "--jobs", "1", "--golden-dir", str(root),
+                   "--json-out", str(root.parent / "out.json"), "--plots", str(root.parent / "plots"),
+                   *(["--epochs", str(PREFIX)] if e.trains else []))
+    said = done.stderr + done.stdout
+    event(f"exit {done.returncode}")
+    if refused is not None:
+        assert done.returncode == 2, (case[:2], refused, done)
+        # A golden file (with the other file of a disagreement); the layout's refusal names a folder.
+        named = [getattr(refused, "path", None), *getattr(refused, "also", ())]
+        assert (named == [None] or damaged in map(Path, filter(None, named))) and str(damaged) in said, (
+            case[:2], said)
+    else:
+        assert stored is not None
+        moved = verdict.against(stored, e, _prefix_record(name)).status == "fail"
+        assert done.returncode == (1 if moved else 0), (case[:2], done)
     assert _digest(root) == after_damage
     assert _project() == before, "a check of a damaged copy wrote into the project's goldens or reports"
