@@ -12,6 +12,7 @@ from harness.execution.run import pinned
 from harness.judge.ledger import check_claim
 from harness.judge.verdict import load
 from harness.oracle import agreement, programs
+from harness.report import bands
 from harness.store import golden
 
 
@@ -62,6 +63,16 @@ def test_float32_oracle_agrees_with_tensorflow(trainer, device, record_of, oracl
         record_property(f"{column}_max_ulp", float(d.max()))
     found = agreement.problems(trainer.name, run, record, trainer.tolerance_for)
     assert not found, f"{trainer.name} on {device.name} (kernel class {kernels.current().key}): {found}"
+    t = trainer.tolerance
+    if t.measured and device.kind == "cpu" and kernels.current().key == _base_class():
+        # The band's oracle figure is this distance, on the goldens' kernel class (tests/test_tolerances.py).
+        largest = bands.split(trainer, {c: float(d.max()) for c, d in agreement.distances(run, record).items()})
+        assert (round(largest["values"]), round(largest["state"])) == (
+            dict(t.measured)["oracle"], dict(t.state_measured).get("oracle", 0)), (trainer.name, largest)
+
+
+def _base_class() -> str | None:
+    return (golden.read_manifest(golden.ROOT, "cpu") or {}).get("kernel_class")
 
 
 def test_float64_oracle_keeps_the_programs_claims(trainer, oracle_runs, record_of, device, record_property):
@@ -78,9 +89,9 @@ def test_float64_oracle_keeps_the_programs_claims(trainer, oracle_runs, record_o
         flips = programs.branch_flips(run32, run64)
         record_property("branch_flip_steps", flips.steps)
         assert flips.steps > 0, "float64 and float32 take the same branches: the 0-ULP rationale is void"
-    if trainer.name == "mse_regression":
-        # A converging loop: exact arithmetic stays inside the rounding band (63 ULP seen).
-        assert max(d.max() for d in distances.values()) <= trainer.tolerance.ulps
+    # How far exact arithmetic lands is reported (python -m harness.report.bands, its float64
+    # column), not held to a band: the bands are float32 orders' (the MSE loop's 63 ULP on this
+    # class, 75 without FMA, against its band of 64).
     record = run64.as_record(trainer.name, "float64")
     for claim in trainer.claims:
         if claim.needs:

@@ -7,6 +7,7 @@ An experiment is declared next to its code (``harness/experiments/note/``,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -37,13 +38,29 @@ class Section:
         return f"the {self.source}, {self.number or self.title}"
 
 
+def band_for(largest: float) -> int:
+    """The one rule of the bands: the smallest power of two at least twice the largest
+    rounding-only change measured (0 where nothing moved)."""
+    return 0 if largest <= 0 else 1 << math.ceil(math.log2(2 * largest))
+
+
+# What moves a run by float32 rounding only, as a band's measurements name it (exact arithmetic,
+# the float64 oracle, is reported beside them: another precision, not another float32 order).
+ROUNDING = {
+    "oracle": "another float32 evaluation order (the NumPy oracle)",
+    "xla": "XLA's kernels (modes xla, fused_xla)",
+    "grappler": "Grappler's rewrites (modes function, fused)",
+}
+
+
 @dataclass(frozen=True)
 class Tolerance:
     """How far a table column may move from its golden, in float32 ULPs.
 
     Scalars (initial weights, dtypes, shapes, single-op results) are always
     compared exactly: they come from one deterministic op, not from a long
-    chain of roundings.
+    chain of roundings. A band (``rounding``) is derived from its measurements by
+    ``band_for``; ``python -m harness.report.bands`` measures them again.
     """
 
     ulps: int
@@ -51,10 +68,31 @@ class Tolerance:
     # The optimizer's state (momentum, squared gradients), when it needs a band of its own:
     # moments near zero count many ULPs for a rounding that moves the weights by few.
     state_ulps: int | None = None
+    # A band's measurements on the goldens' TensorFlow and kernel class: source -> ULPs.
+    measured: tuple[tuple[str, int], ...] = ()
+    state_measured: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.ulps < 0 or (self.state_ulps or 0) < 0:
             raise ValueError(f"a tolerance is a non-negative number of ULPs, got {self.ulps}")
+        unknown = [s for s, _ in self.measured + self.state_measured if s not in ROUNDING]
+        if unknown:
+            raise ValueError(f"unknown rounding-only sources {unknown}: the sources are {list(ROUNDING)}")
+
+    @classmethod
+    def rounding(cls, measured: dict[str, int], state: dict[str, int] | None = None, note: str = "") -> Tolerance:
+        """A band from what moved the values (and the optimizer's state) by rounding only
+        (``python -m harness.report.bands`` measures each figure again)."""
+        state = state or {}
+
+        def said(found: dict[str, int]) -> str:
+            return ", ".join(f"{ROUNDING[s]} {n}" for s, n in sorted(found.items(), key=lambda x: -x[1]))
+
+        why = (f"rounding only, measured on the goldens' TensorFlow: {said(measured)} ULP"
+               + (f"; the optimizer's state: {said(state)}" if state else "") + (f" ({note})" if note else "")
+               + "; a learning rate 0.1% off moves the final weights far beyond (python -m harness.report.bands)")
+        return cls(band_for(max(measured.values())), why, band_for(max(state.values())) if state else None,
+                   tuple(sorted(measured.items())), tuple(sorted(state.items())))
 
 
 EXACT = Tolerance(0, "single deterministic ops: any change of a bit is a change of behaviour")

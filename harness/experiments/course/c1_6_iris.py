@@ -150,17 +150,10 @@ def iris_experiment(name: str, section_: Section, summary: str, update: UpdateRu
                       claims=claims, printed=printed, render=render_iris)
 
 
-def rounding_band(ulps: int, measured: str, state_ulps: int | None = None) -> Tolerance:
-    """A band for rounding-only changes, about twice the largest such change measured."""
-    return Tolerance(ulps, f"rounding only, measured on TF 2.21: {measured}; a learning rate 0.1% "
-                           f"off moves the final weights by 10,000 ULP and more", state_ulps)
-
-
 IRIS_SGD = iris_experiment(
     "iris_sgd", SECTION, "iris, one softmax layer, MSE, 500 epochs of 4 batches, SGD lr 0.1 (p45, p32)",
     rules.sgd("w1", "b1"),
-    rounding_band(256, "another float32 evaluation order (the NumPy oracle) moves the weights by "
-                       "up to 60 ULP and the loss by 4, XLA's kernels by 116"),
+    Tolerance.rounding({"oracle": 48, "xla": 116, "grappler": 0}),
     claims=(loss_falls(SECTION), learns(SECTION)),
     known_mode_differences=differing(XLA, xla=(0, 116), fused_xla=(0, 116)))
 

@@ -195,9 +195,7 @@ def regularization(name: str, summary: str, setup: Any, loss: Any, claims: tuple
 REGULARIZATION_FREE = regularization(
     "regularization_free", "2-11-1 ReLU network on dot.csv, MSE, 400 epochs of 10 batches, lr 0.01 "
     "(p29 free)", free_setup, free_loss, (), differing(XLA, xla=(0, 265), fused_xla=(0, 265)),
-    Tolerance(1024, "rounding only, measured on TF 2.21: another float32 evaluation order (the NumPy "
-                    "oracle) moves the values by up to 75 ULP, XLA's kernels by 265 (a bias); a "
-                    "learning rate 0.1% off moves the final weights by 190,000 ULP"))
+    Tolerance.rounding({"oracle": 576, "xla": 265, "grappler": 0}, note="XLA's is a bias"))
 REGULARIZATION_L2 = regularization(
     "regularization_l2", "the same with 0.03 * (l2_loss(w1) + l2_loss(w2)) added (p29 contain)",
     l2_setup, l2_loss,
@@ -205,8 +203,6 @@ REGULARIZATION_L2 = regularization(
            "below the free run's", lambda r, free: final_weight_norm(r) < final_weight_norm(free),
            SECTION, needs=("regularization_free",)),),
     differing(XLA, xla=(20, 53), fused_xla=(20, 53)),
-    Tolerance(256, "rounding only, measured on TF 2.21: another float32 evaluation order (the NumPy "
-                   "oracle) moves the values by up to 123 ULP, XLA's kernels by 53; a learning rate "
-                   "0.1% off moves the final weights by 86,000 ULP"))
+    Tolerance.rounding({"oracle": 91, "xla": 53, "grappler": 0}))
 
 EXPERIMENTS = (REGULARIZATION_FREE, REGULARIZATION_L2)
