@@ -262,8 +262,10 @@ def _list() -> int:
                 rows = []
             lines.append(f"== the {e.section.source}, {e.section.chapter} ==")
             current = group
-        kind = "trains" if e.trains else "one-shot"
-        rows.append((e.name, str(e.section), f"{e.summary} [{kind}]"))
+        kind = "trains" if e.trains else "Keras fit" if e.fit else "one-shot"
+        adapted = "".join(f"; adapted where it raises: {a.written} -> {a.adapted}"
+                          for a in (e.fit.lines if e.fit else ()))
+        rows.append((e.name, str(e.section), f"{e.summary} [{kind}{adapted}]"))
     lines.append(table(("experiment", "section", "what it runs"), rows))
     print("\n".join(lines))
     return 0
@@ -273,7 +275,8 @@ def _jobs(experiments: list[Experiment], devices: list[Device], mode: str, epoch
           golden: Path | None = None, twice: bool = False) -> list[Job]:
     from harness.execution.pool import Job
 
-    return [Job(e.name, d.name, mode, epochs if e.trains else None, str(golden) if golden else None, twice)
+    return [Job(e.name, d.name, mode, epochs if e.epochs is not None else None, str(golden) if golden else None,
+                twice)
             for d in devices for e in experiments]
 
 
@@ -342,12 +345,12 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
 
 
 def _status(results: list[Result]) -> int:
-    from harness.errors import GoldenError
+    from harness.errors import DatasetError, GoldenError
 
-    # 2: a golden could not be used (missing, damaged): the input, not the run, is wrong.
-    if any(isinstance(r.error, GoldenError) for r in results):
+    # 2: a golden or a dataset could not be used (missing, damaged): the input, not the run, is wrong.
+    if any(isinstance(r.error, GoldenError | DatasetError) for r in results):
         return 2
-    return 0 if all(r.ok for r in results) else 1
+    return 0 if all(r.ok or r.skipped for r in results) else 1
 
 
 def _judged(root: Path, experiments: list[Experiment], done: list[Done]) -> list[Result]:
@@ -364,7 +367,7 @@ def _judged(root: Path, experiments: list[Experiment], done: list[Done]) -> list
                                  mode=d.job.mode)
             results.append(Result(placeholder, error=d.error))
         else:
-            whole = d.job.epochs is None or experiment.training is None or d.job.epochs >= experiment.training.epochs
+            whole = d.job.epochs is None or experiment.epochs is None or d.job.epochs >= experiment.epochs
             if d.job.mode != modes.REFERENCE:
                 results.append(judge_mode(root, experiment, d.record, whole))
             else:

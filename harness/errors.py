@@ -41,6 +41,14 @@ class GoldenError(HarnessError):
         super().__init__(f"golden file {path}: {problem}\n  fix: {fix}")
 
 
+class DatasetMissing(HarnessError):
+    """A dataset neither in Keras's cache nor in the folder named: its experiments skip, saying why."""
+
+
+class DatasetError(HarnessError):
+    """A copy of a dataset whose arrays are not the published ones (an input that cannot be used)."""
+
+
 class GoldenMissing(GoldenError):
     """A golden that was never written (or was deleted)."""
 

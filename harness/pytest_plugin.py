@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.errors import GoldenError, GoldenMissing, HarnessError
+from harness.errors import DatasetMissing, GoldenError, GoldenMissing, HarnessError
 from harness.execution import devices as devices_mod
 from harness.execution import kernels, modes, runtime
 from harness.execution.devices import Device
@@ -32,6 +32,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="split the CPU into N logical devices before TensorFlow starts")
     group.addoption("--golden-dir", type=Path, default=None, metavar="DIR",
                     help="where the goldens are (default: golden/ of the project)")
+    group.addoption("--whole", action="store_true",
+                    help="train the Keras programs whole (default: their declared prefix, compared with "
+                         "the whole run's golden rows; their printed numbers and claims then skip)")
     group.addoption("--modes", default="all", metavar="MODES",
                     help="execution modes of the training loops to check against the eager "
                          f"goldens and to benchmark: all or some of {','.join(modes.MODES)} (default all)")
@@ -194,8 +197,22 @@ def golden_root(config: pytest.Config) -> Path:
 RecordOf = Callable[..., Record]
 
 
+def prefix(config: pytest.Config, experiment: Experiment) -> int | None:
+    """The batches a test run trains: a Keras program's declared prefix (the default run stays
+    within its time), unless ``--whole``; every other experiment whole."""
+    return None if experiment.fit is None or config.getoption("whole") else experiment.fit.prefix
+
+
+def needs_whole_run(config: pytest.Config, experiment: Experiment) -> None:
+    """Skips a test of what only a whole run gives (the printed numbers, the claims) on a prefix."""
+    epochs = prefix(config, experiment)
+    if epochs is not None:
+        pytest.skip(f"{experiment.name} trains a prefix of {epochs} batches here; its printed numbers and "
+                    "claims are the whole run's: python -m harness check (or pytest --whole) judges them")
+
+
 @pytest.fixture(scope="session")
-def record_of() -> RecordOf:
+def record_of(pytestconfig: pytest.Config) -> RecordOf:
     """One run per experiment, device and mode in a session, shared by every test that reads it."""
     from harness.execution.run import run
 
@@ -204,7 +221,10 @@ def record_of() -> RecordOf:
     def get(experiment: Experiment, device: Device, mode: str = modes.REFERENCE) -> Record:
         key = (experiment.name, device.name, mode)
         if key not in cache:
-            cache[key] = run(experiment, device, mode=mode)
+            try:
+                cache[key] = run(experiment, device, mode=mode, batches=prefix(pytestconfig, experiment))
+            except DatasetMissing as exc:
+                pytest.skip(str(exc))
         return cache[key]
 
     return get
@@ -246,6 +266,8 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
                 covered = coverage(root, record.device_kind)
                 note = "" if covered is None or covered.known else f"\n  kernels differ: {covered.warning()}"
                 pytest.fail(explain(record, comparison) + note, pytrace=False)
+        if prefix(config, experiment) is not None and not regenerating:
+            return comparison  # a prefix is judged on its rows above; pytest-regressions compares whole files
         for name, table in record.tables().items():
             num_regression.check(
                 {column: np.asarray(values) for column, values in table.items()},

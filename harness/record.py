@@ -23,7 +23,7 @@ import numpy as np
 Table = dict[str, list[Any]]
 
 # The tables a record may hold, in the order they are stored and judged.
-TABLES = ("columns", "checkpoints")
+TABLES = ("columns", "checkpoints", "batches")
 # The scalar that says where a record's tables hold NaN or an infinity.
 NON_FINITE = "non_finite"
 
@@ -43,6 +43,9 @@ class Record:
     mode: str = "eager"
     # Weights and optimizer state at checkpoints, where the program does not print them.
     checkpoints: Table = field(default_factory=dict)
+    # A Keras program's running values within its first epoch, by batch (the "epoch" column
+    # holds the batch number): rows a run cut short inside an epoch shares with the golden.
+    batches: Table = field(default_factory=dict)
 
     def tables(self) -> dict[str, Table]:
         """The non-empty tables, by name."""

@@ -28,7 +28,11 @@ def test_list_shows_every_experiment_grouped_by_chapter_and_section():
     headings = [l for l in lines if l.startswith("== ")]
     assert headings == ["== the note, 第二章 (chapter 2) ==", "== the note, snippets after 2.4 ==",
                         "== the course, 第一讲 初识TensorFlow (chapter 1) ==",
-                        "== the course, 第二讲 深入TensorFlow (chapter 2) =="]
+                        "== the course, 第二讲 深入TensorFlow (chapter 2) ==",
+                        "== the course, 第三讲 使用八股搭建神经网络 (chapter 3) =="]
+    # A line the course wrote that raises somewhere is shown as written and as run.
+    (line,) = [l for l in lines if l.startswith("keras_iris_sequential ")]
+    assert "tf.keras.optimizers.SGD(lr=0.1) -> tf.keras.optimizers.SGD(learning_rate=0.1)" in line
 
 
 def test_run_prints_what_the_programs_print():

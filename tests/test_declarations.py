@@ -12,6 +12,7 @@ satisfies too, fails here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -41,6 +42,12 @@ def _declarations() -> Iterator[tuple[str, str | None, ModeDifference]]:
 
 
 DECLARATIONS = list(_declarations())
+
+
+@functools.cache
+def _golden(name: str, key: str | None) -> golden.Golden:
+    """The eager golden a declaration is held to (read once: the records built from it are copies)."""
+    return golden.load(golden.ROOT, "cpu", name, catalog.get(name).table_columns(), key)
 
 
 def _epochs(eager: dict[str, Table]) -> list[int]:
@@ -94,7 +101,7 @@ def _violations(declared: ModeDifference, epochs: list[int]) -> Iterator[tuple[s
                          ids=[f"{n}-{k or 'base'}-{d.mode}" for n, k, d in DECLARATIONS])
 def test_every_declaration_is_met_by_one_record_and_violated_by_others(name, key, declared):
     e = catalog.get(name)
-    eager = golden.load(golden.ROOT, "cpu", name, e.table_columns(), key)
+    eager = _golden(name, key)
     epochs = _epochs(eager.tables)
     as_declared = _shaped(e, eager, declared.mode, declared.first_epoch, declared.max_ulp, declared.diverges_at)
     assert mode_verdict(departure(e, eager, as_declared), declared) == "declared", (
@@ -127,7 +134,7 @@ def _cut(record: Record, through: int) -> Record:
 def test_a_prefix_is_held_to_what_the_declaration_says_of_its_epochs(name, key, declared):
     """`check --epochs N`: identical before the declared first epoch, as declared from it."""
     e = catalog.get(name)
-    eager = golden.load(golden.ROOT, "cpu", name, e.table_columns(), key)
+    eager = _golden(name, key)
     epochs = [x for x in _epochs(eager.tables) if x in eager.tables["columns"]["epoch"]]
     whole = _shaped(e, eager, declared.mode, declared.first_epoch, declared.max_ulp, declared.diverges_at)
     before = [x for x in epochs if x < declared.first_epoch]

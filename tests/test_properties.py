@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import event, given
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from harness import cli
@@ -45,7 +45,7 @@ from harness.judge.compare import same
 from harness.judge.verdict import load
 from harness.record import Record
 from harness.store import golden
-from tests.helpers import ROOT, Done
+from tests.helpers import ROOT, Done, epoch_is_cheap
 from tests.helpers import cli as run_cli
 
 # The number of examples comes from the profile (conftest.py): 10 in the default run, many
@@ -324,9 +324,9 @@ DAMAGES: dict[str, Callable[[bytes, Any], bytes]] = {
 
 
 @st.composite
-def damaged_stores(draw: Callable[..., Any]) -> tuple[str, str, Any]:
+def damaged_stores(draw: Callable[..., Any], files: list[str] = FILES) -> tuple[str, str, Any]:
     damage = draw(st.sampled_from([*sorted(DAMAGES), "a file removed", "a file added", "a folder added"]))
-    target = draw(st.sampled_from(FILES))
+    target = draw(st.sampled_from(files))
     return damage, target, draw(st.data())
 
 
@@ -400,6 +400,11 @@ def _owner(target: str) -> str:
     return stem if stem in {e.name for e in catalog.all_experiments()} else "constant"
 
 
+# The check of a damaged store runs the damaged file's experiment for one epoch: the files of
+# the experiments whose epoch takes seconds (helpers.epoch_is_cheap) are read, not run, here.
+CHECKED = [f for f in FILES if epoch_is_cheap(catalog.get(_owner(f)))]
+
+
 def _as_held(root: Path, name: str) -> golden.Golden:
     """What a check in this process reads of one experiment: the layout, the manifest, its goldens
     (as this process's kernel class has them) and its modes' declarations."""
@@ -415,7 +420,10 @@ def _as_held(root: Path, name: str) -> golden.Golden:
     return stored
 
 
-@given(case=damaged_stores())
+# Each example runs an experiment twice (an undamaged run and the check): a third of the
+# profile's examples (3 in the default run, 1,133 under `tox -e fuzz`).
+@settings(max_examples=max(3, settings.default.max_examples // 3))
+@given(case=damaged_stores(CHECKED))
 def test_check_on_a_damaged_store_runs_its_experiment_and_names_the_file(tmp_path_factory, case):
     """The check of the experiment the damaged file belongs to (its first epoch) exits 2 naming
     that very file when the file cannot be read, and otherwise gives what the damaged golden

@@ -120,9 +120,14 @@ def cost(job: Job) -> float:
     """A rough order of a job's length: steps of its loop (one-shot programs cost nothing)."""
     from harness.experiments import catalog
 
-    training = catalog.get(job.experiment).training
+    experiment = catalog.get(job.experiment)
+    twice = 2 if job.twice else 1
+    if experiment.fit is not None:  # its measured seconds, in steps of an eager loop (about 330 a second)
+        share = min(job.epochs or experiment.fit.epochs, experiment.fit.epochs) / experiment.fit.epochs
+        return experiment.fit.seconds * share * 330 * twice
+    training = experiment.training
     return 0.0 if training is None else float(job.epochs or training.epochs) * (
-        1.0 if job.mode == "eager" else 0.1) * (2 if job.twice else 1)
+        1.0 if job.mode == "eager" else 0.1) * twice
 
 
 def run_all(jobs: Sequence[Job], workers: int, setup: WorkerSetup,

@@ -44,11 +44,15 @@ class Timing:
 
 
 def run(experiment: Experiment, device: Device, epochs: int | None = None,
-        mode: str = modes.REFERENCE, expected_initial: dict[str, Any] | None = None) -> Record:
+        mode: str = modes.REFERENCE, expected_initial: dict[str, Any] | None = None,
+        batches: int | None = None) -> Record:
     """One run; ``epochs`` shortens a training loop (its printed rows stay the program's; a
-    count beyond the program's own runs the whole program). ``expected_initial`` (the golden's
-    ``<variable>_initial`` scalars) stops the run before it trains when it drew other weights."""
-    return _execute(experiment, device, epochs, mode, expected_initial, timed=False)[0]
+    count beyond the program's own runs the whole program), ``batches`` a Keras program's ``fit``.
+    ``expected_initial`` (the golden's ``<variable>_initial`` scalars) stops the run before it
+    trains when it drew other weights."""
+    if batches is not None and experiment.fit is None:
+        raise HarnessError(f"{experiment.name} is not a Keras program: a prefix in batches applies to fit")
+    return _execute(experiment, device, epochs, mode, expected_initial, timed=False, batches=batches)[0]
 
 
 def run_and_time(experiment: Experiment, device: Device, mode: str = modes.REFERENCE,
@@ -60,19 +64,27 @@ def run_and_time(experiment: Experiment, device: Device, mode: str = modes.REFER
 
 
 def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: str,
-             expected_initial: dict[str, Any] | None, timed: bool) -> tuple[Record, Timing | None]:
+             expected_initial: dict[str, Any] | None, timed: bool,
+             batches: int | None = None) -> tuple[Record, Timing | None]:
     from harness.execution.loops import Loop
 
     modes.get(mode)
-    if not experiment.trains and (epochs is not None or mode != modes.REFERENCE or timed):
-        raise HarnessError(f"{experiment.name} has no training loop: --epochs and --mode apply "
-                           "to the training experiments (python -m harness list marks them)")
+    if experiment.epochs is None and epochs is not None:
+        raise HarnessError(f"{experiment.name} has no training loop: --epochs applies to the training "
+                           "experiments (python -m harness list marks them)")
+    if not experiment.trains and (mode != modes.REFERENCE or timed):
+        raise HarnessError(f"{experiment.name} has no GradientTape loop: --mode applies to the training "
+                           "loops of chapters 1 and 2 (python -m harness list marks them)")
     training = experiment.training
     if training is not None and epochs is not None:
         epochs = min(epochs, training.epochs)
     timing = None
     with pinned(device):
-        if training is None:
+        if experiment.fit is not None:
+            from harness.execution.fit import run_fit
+
+            outcome = run_fit(experiment.fit, epochs, batches)
+        elif training is None:
             if experiment.fn is None:
                 raise HarnessError(f"{experiment.name} declares neither a program nor a training loop")
             outcome = experiment.fn()
@@ -129,4 +141,5 @@ def _record(outcome: Outcome, experiment: Experiment, device: Device, mode: str)
         placement=outcome.placement,
         mode=mode,
         checkpoints=outcome.checkpoints,
+        batches=outcome.batches,
     )

@@ -29,12 +29,14 @@ def _sections() -> list[ModuleType]:
         c2_4_loss_functions,
         c2_5_regularization,
         c2_6_optimizers,
+        c3_keras_iris,
+        c3_mnist,
     )
     from harness.experiments.note import loss_functions, tensor_basics
 
     return [loss_functions, tensor_basics, c1_2_design, c1_3_tensors, c1_4_functions, c1_6_iris,
             c2_1_preliminaries, c2_2_learning_rate, c2_4_loss_functions, c2_5_regularization,
-            c2_6_optimizers]
+            c2_6_optimizers, c3_keras_iris, c3_mnist]
 
 
 def build(sections: Iterable[ModuleType]) -> dict[str, Experiment]:
@@ -58,7 +60,8 @@ def build(sections: Iterable[ModuleType]) -> dict[str, Experiment]:
 
 
 def validate(experiment: Experiment, others: dict[str, Experiment]) -> None:
-    problems = experiment.training.problems() if experiment.training else []
+    problems = (experiment.training.problems() if experiment.training else
+                experiment.fit.problems() if experiment.fit else [])
     for difference in experiment.training.known_mode_differences if experiment.training else ():
         if difference.mode not in modes.MODES or difference.mode == modes.REFERENCE:
             problems.append(f"declares a difference for mode {difference.mode!r}; modes that can differ "

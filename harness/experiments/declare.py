@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 if TYPE_CHECKING:
+    from harness.experiments.keras import Fit
     from harness.experiments.training import Training
     from harness.record import Record
 
@@ -155,8 +156,10 @@ class Experiment:
     summary: str
     # A one-shot computation, or ...
     fn: Callable[[], Outcome] | None = None
-    # ... a training loop, which runs in every execution mode.
+    # ... a training loop, which runs in every execution mode, or ...
     training: Training | None = None
+    # ... a Keras model trained with fit (chapters 3 to 6).
+    fit: Fit | None = None
     tolerance: Tolerance = EXACT
     printed: tuple[Printed, ...] = ()
     claims: tuple[Claim, ...] = ()
@@ -166,12 +169,13 @@ class Experiment:
     # selected, so where TensorFlow placed it is not checked.
     on_device: bool = True
     # Experiments whose claims compare them share a group: their runs stay in one
-    # pytest-xdist worker, so that each is made once.
+    # pytest-xdist worker, so that each is made once (the Keras programs on MNIST and
+    # Fashion-MNIST share one too: the data loads once, and two never run side by side).
     group: str = ""
 
     def __post_init__(self) -> None:
-        if (self.fn is None) == (self.training is None):
-            raise ValueError(f"experiment {self.name!r} needs either fn or training, not both")
+        if [self.fn, self.training, self.fit].count(None) != 2:
+            raise ValueError(f"experiment {self.name!r} needs one of fn, training and fit")
 
     @property
     def trains(self) -> bool:
@@ -179,8 +183,8 @@ class Experiment:
 
     @property
     def epochs(self) -> int | None:
-        """The program's epoch count for a training experiment."""
-        return self.training.epochs if self.training else None
+        """The program's epoch count, for a training loop or a Keras fit (None for the others)."""
+        return self.training.epochs if self.training else self.fit.epochs if self.fit else None
 
     def tolerance_for(self, column: str) -> int:
         """The ULPs a column may move: the state band for the update rule's state, if declared."""
@@ -192,6 +196,9 @@ class Experiment:
 
     def table_columns(self) -> dict[str, list[str]]:
         """The tables a run of this experiment records (and its goldens hold), with their columns."""
+        if self.fit is not None:
+            found = {"columns": self.fit.column_names(), "checkpoints": self.fit.checkpoint_names()}
+            return found | ({"batches": self.fit.batch_names()} if self.fit.batch_every else {})
         if self.training is None:
             return {}
         found = {"columns": self.training.column_names()}
@@ -212,6 +219,7 @@ class Outcome:
     scalars: dict[str, Any]
     placement: str
     checkpoints: dict[str, list[Any]] = field(default_factory=dict)
+    batches: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def with_printed(experiment: Experiment, printed: tuple[Printed, ...],

@@ -36,6 +36,8 @@ def result_cell(result: Result) -> str:
     if result.error is not None:
         if isinstance(result.error, GoldenError):
             return f"ERROR: {result.error.path}: {result.error.problem}"
+        if result.skipped:
+            return f"skipped: {result.error}"
         return f"STOPPED: {str(result.error).splitlines()[0]}"
     if result.nondeterministic:
         return f"NONDETERMINISTIC: {result.nondeterministic}"
@@ -90,6 +92,8 @@ def check_summary(results: Sequence[Result]) -> str:
 
 
 def _outcome(result: Result) -> str:
+    if result.skipped:
+        return "skipped"
     if result.comparison is None:
         return "failed"
     if result.nondeterministic:

@@ -61,7 +61,7 @@ KERNELS = "kernels"
 _NAME = re.compile(r"[a-z0-9_]+")
 _KERNEL_CLASS = re.compile(r"[a-z0-9_]+(\+xla_[a-z0-9_]+)?")
 # A table's file beside the experiment's name.
-SUFFIXES = {"columns": ".csv", "checkpoints": ".checkpoints.csv"}
+SUFFIXES = {"columns": ".csv", "checkpoints": ".checkpoints.csv", "batches": ".batches.csv"}
 
 
 @dataclass(frozen=True)
