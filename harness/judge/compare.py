@@ -3,9 +3,10 @@ scalars exactly, and says where and by how much a run left its golden.
 
 Rows are matched by the program's epoch label. A shortened run (``--epochs``) is
 compared on the rows it shares with the golden, and may lack a table it ended before
-reaching; a full run must have exactly the golden's tables and rows. A NaN the run produced equals a NaN in the same place of the golden;
-where one side has NaN and the other a number, the distance is infinite, and the
-first epoch where either side is not finite is named.
+reaching; a full run must have exactly the golden's tables and rows. A NaN the run
+produced equals a NaN in the same place of the golden; where one side has NaN and the
+other a number, the distance is infinite, and the first epoch where either side is not
+finite is named.
 
 TensorFlow-free.
 """
