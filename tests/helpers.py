@@ -54,14 +54,6 @@ def short(experiment: Any) -> int | None:
 TINY = 2
 
 
-def epoch_is_cheap(experiment: Any) -> bool:
-    """Whether one epoch of the experiment takes under a second here: every experiment but the
-    Keras programs on MNIST and Fashion-MNIST (an epoch of 1875 batches, 3 s alone and far more
-    beside another worker), which the suites that run every experiment several times leave to
-    their goldens' prefix and to ``check``."""
-    return experiment.fit is None or experiment.fit.seconds / experiment.fit.epochs < 1.0
-
-
 # A Keras program's tiny run: its first batches (an epoch of MNIST is 1875).
 TINY_BATCHES = 8
 
