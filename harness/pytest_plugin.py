@@ -173,9 +173,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # module-scoped fixtures they share.
     for item in items:
         subject = _subject(item)
-        group = subject.run_group if subject is not None and "record_of" in getattr(item, "fixturenames", ()) \
-            else _module(item)
-        item.add_marker(pytest.mark.xdist_group(group))
+        shares_run = subject is not None and "record_of" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group(subject.run_group if subject is not None and shares_run
+                                                 else _module(item)))
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")  # after pytest's reordering by scope
+def pytest_collection_modifyitems_longest_runs_first(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The groups with the longest runs first (each group's tests in their order): two workers
+    then end together, instead of one starting a 30-second run when the other is done."""
+    runs: dict[str, dict[str, float]] = {}
+    for item in items:
+        subject = _subject(item)
+        if subject is not None and "record_of" in getattr(item, "fixturenames", ()):
+            runs.setdefault(subject.run_group, {})[subject.name] = _cost(config, subject)
+    costs = {group: sum(found.values()) for group, found in runs.items()}
+
+    def group(item: pytest.Item) -> str:
+        mark = item.get_closest_marker("xdist_group")
+        return str(mark.args[0]) if mark else ""
+
+    items.sort(key=lambda item: -costs.get(group(item), 0.0))
+
+
+def _cost(config: pytest.Config, experiment: Experiment) -> float:
+    """A rough order of an experiment's run in this session, in steps of an eager loop."""
+    if experiment.fit is not None:
+        share = 1.0 if prefix(config, experiment) is None else 0.05
+        return experiment.fit.seconds * 330 * share
+    return float(experiment.epochs or 0)
 
 
 @pytest.hookimpl(optionalhook=True)
