@@ -2,7 +2,7 @@
 
 A program keeps its line ``mnist = tf.keras.datasets.mnist`` and calls ``load_data(mnist)``
 where it wrote ``mnist.load_data()``: Keras's own loader where its cache folder has the data
-(``$KERAS_HOME/datasets/``, default ``~/.keras/datasets/``; it downloads when it can), else the
+(``$KERAS_HOME/datasets/``, default ``~/.keras/datasets/``; a run never downloads), else the
 files the datasets are published as (gzip'd IDX) from the folder the user names in
 ``HARNESS_DATA`` (``<folder>/mnist/``, ``<folder>/fashion-mnist/``). Either way every array is
 held to the SHA-256 of its bytes, as published: another copy is an error that names the file
@@ -39,8 +39,10 @@ PINNED = {
         "c867c93ff95360594e8ec3287995350b824dd110b11595c0e13d5423f621867a",
         "3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9"), strict=True)),
 }
-HOW = (f"let Keras download it (network), or set {VARIABLE} to a folder holding mnist/ and fashion-mnist/ "
-       "with the four published .gz files each (README, 'The data')")
+HOW = ("fill Keras's cache once where there is a network (python -c \"import tensorflow as tf; "
+       "tf.keras.datasets.mnist.load_data(); tf.keras.datasets.fashion_mnist.load_data()\"), or set "
+       f"{VARIABLE} to a folder holding mnist/ and fashion-mnist/ with the four published .gz files each "
+       "(README, 'The data')")
 
 
 def _name(module: Any) -> str:
