@@ -14,6 +14,7 @@ from harness.errors import DatasetMissing, GoldenError, GoldenMissing, HarnessEr
 from harness.execution import devices as devices_mod
 from harness.execution import kernels, modes, runtime
 from harness.execution.devices import Device
+from harness.execution.pool import run_cost
 from harness.experiments import catalog
 from harness.experiments.declare import Experiment
 from harness.judge.compare import Comparison
@@ -197,11 +198,8 @@ def pytest_collection_modifyitems_longest_runs_first(config: pytest.Config, item
 
 
 def _cost(config: pytest.Config, experiment: Experiment) -> float:
-    """A rough order of an experiment's run in this session, in steps of an eager loop."""
-    if experiment.fit is not None:
-        share = 1.0 if prefix(config, experiment) is None else 0.05
-        return experiment.fit.seconds * 330 * share
-    return float(experiment.epochs or 0)
+    """A rough order of an experiment's run in this session (a Keras prefix: a twentieth of it)."""
+    return run_cost(experiment, share=None if prefix(config, experiment) is None else 0.05)
 
 
 @pytest.hookimpl(optionalhook=True)

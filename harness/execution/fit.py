@@ -17,8 +17,8 @@ import tensorflow as tf
 
 from harness.errors import HarnessError
 from harness.experiments.declare import Outcome
-from harness.experiments.keras import IN_FULL, WEIGHTS_SHA256, Fit, Line, sample_indices
-from harness.record import flat_names, plain
+from harness.experiments.keras import IN_FULL, WEIGHTS_SHA256, Fit, Line, sample_indices, weight_columns
+from harness.record import plain
 
 # The scalar that says, per declared line, what the line as written did on this release.
 AS_WRITTEN = "as_written"
@@ -37,15 +37,15 @@ def weights(model: Any) -> dict[str, Any]:
 
 
 def _values(name: str, value: np.ndarray) -> dict[str, Any]:
-    """A variable's columns (``weight_columns``): every element, or its digest."""
+    """A variable's values under its columns (``weight_columns``): every element, or its digest."""
     flat = value.reshape(-1)
     if flat.size <= IN_FULL:
-        return dict(zip(flat_names(name, value.shape), (plain(v) for v in flat), strict=True))
-    wide = flat.astype(np.float64)
-    found = {f"{name}_sum": wide.sum(), f"{name}_l2": np.sqrt((wide * wide).sum()),
-             f"{name}_min": flat.min(), f"{name}_max": flat.max()}
-    found = {k: plain(np.float32(v)) for k, v in found.items()}
-    return found | {f"{name}_at{i}": plain(flat[i]) for i in sample_indices(flat.size)}
+        values = list(flat)
+    else:
+        wide = flat.astype(np.float64)
+        values = [np.float32(v) for v in (wide.sum(), np.sqrt((wide * wide).sum()), flat.min(), flat.max())]
+        values += [flat[i] for i in sample_indices(flat.size)]
+    return dict(zip(weight_columns(name, value.shape), (plain(v) for v in values), strict=True))
 
 
 class Recorder(tf.keras.callbacks.Callback):  # type: ignore[misc]

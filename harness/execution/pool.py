@@ -16,9 +16,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError, ProgramError
+
+if TYPE_CHECKING:
+    from harness.experiments.declare import Experiment
 from harness.record import Record
 
 
@@ -120,14 +123,19 @@ def cost(job: Job) -> float:
     """A rough order of a job's length: steps of its loop (one-shot programs cost nothing)."""
     from harness.experiments import catalog
 
-    experiment = catalog.get(job.experiment)
-    twice = 2 if job.twice else 1
-    if experiment.fit is not None:  # its measured seconds, in steps of an eager loop (about 330 a second)
-        share = min(job.epochs or experiment.fit.epochs, experiment.fit.epochs) / experiment.fit.epochs
-        return experiment.fit.seconds * share * 330 * twice
+    return run_cost(catalog.get(job.experiment), job.epochs, job.mode) * (2 if job.twice else 1)
+
+
+def run_cost(experiment: Experiment, epochs: int | None = None, mode: str = "eager",
+             share: float | None = None) -> float:
+    """A run's rough length in steps of an eager loop: its epochs (a tenth of that in a compiled
+    mode); a Keras program's measured seconds (about 330 steps a second), or ``share`` of them."""
+    if experiment.fit is not None:
+        if share is None:
+            share = min(epochs or experiment.fit.epochs, experiment.fit.epochs) / experiment.fit.epochs
+        return experiment.fit.seconds * share * 330
     training = experiment.training
-    return 0.0 if training is None else float(job.epochs or training.epochs) * (
-        1.0 if job.mode == "eager" else 0.1) * twice
+    return 0.0 if training is None else float(epochs or training.epochs) * (1.0 if mode == "eager" else 0.1)
 
 
 def run_all(jobs: Sequence[Job], workers: int, setup: WorkerSetup,

@@ -188,10 +188,8 @@ class Experiment:
 
     def tolerance_for(self, column: str) -> int:
         """The ULPs a column may move: the state band for the update rule's state, if declared."""
-        if self.training is not None and self.tolerance.state_ulps is not None:
-            for state in self.training.update.state_names():
-                if column == state or column.startswith(f"{state}_"):
-                    return self.tolerance.state_ulps
+        if self.training is not None and self.tolerance.state_ulps is not None and self.training.is_state(column):
+            return self.tolerance.state_ulps
         return self.tolerance.ulps
 
     def table_columns(self) -> dict[str, list[str]]:

@@ -224,6 +224,10 @@ class Training:
             return flat_names(column.variable, self.variables[column.variable])
         return [column.name]
 
+    def is_state(self, column: str) -> bool:
+        """A column of the update rule's state (``m_w_3``, ``global_step``), not of the values."""
+        return any(column == s or column.startswith(f"{s}_") for s in self.update.state_names())
+
     def mode_difference(self, mode: str) -> ModeDifference | None:
         return next((d for d in self.known_mode_differences if d.mode == mode), None)
 

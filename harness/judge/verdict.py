@@ -201,11 +201,11 @@ def judge_mode(root: Path, experiment: Experiment, record: Record, whole: bool =
     except GoldenError as exc:
         return Result(record, None, exc, declared=experiment.training.mode_difference(record.mode))
     first, largest = signature(comparison)
-    verdict = (mode_verdict(None, declared, None if whole else last_epoch(record)) if comparison.status == "identical"
+    through = None if whole else last_epoch(record)
+    verdict = (mode_verdict(None, declared, through) if comparison.status == "identical"
                # A structure or scalar that differs, or a table that cannot be compared: never declared.
                else "DIFFERS" if comparison.problems or first is None
-               else mode_verdict((first, largest, first_non_finite_epoch(record.tables())), declared,
-                                 None if whole else last_epoch(record)))
+               else mode_verdict((first, largest, first_non_finite_epoch(record.tables())), declared, through))
     return Result(record, comparison, mode_verdict=verdict, declared=declared)
 
 

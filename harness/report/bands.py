@@ -40,14 +40,10 @@ CAUSES = {"xla": ("xla", "fused_xla"), "grappler": ("function", "fused")}
 
 def split(experiment: Experiment, found: dict[str, float]) -> dict[str, float]:
     """The largest distance over the values and over the optimizer's state."""
-    assert experiment.training is not None
-    states = experiment.training.update.state_names()
-
-    def is_state(column: str) -> bool:
-        return any(column == s or column.startswith(f"{s}_") for s in states)
-
-    return {"values": max((d for c, d in found.items() if not is_state(c)), default=0.0),
-            "state": max((d for c, d in found.items() if is_state(c)), default=0.0)}
+    training = experiment.training
+    assert training is not None
+    return {"values": max((d for c, d in found.items() if not training.is_state(c)), default=0.0),
+            "state": max((d for c, d in found.items() if training.is_state(c)), default=0.0)}
 
 
 def _run_distances(experiment: Experiment, stored: Golden, mode: str) -> dict[str, float]:
