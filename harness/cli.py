@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 # TensorFlow's C++ start-up chatter would bury the summary; warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from harness import options
+from harness import banners, options
 from harness.errors import HarnessError, UsageError
 from harness.execution import modes
 
@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--inter-op-threads", metavar="N",
                         type=options.count("--inter-op-threads", options.MAX_PARALLEL),
                         help="TensorFlow's inter-op thread pool size (default: one per core)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's start-up banners (by default they are left out of standard error)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="the experiments, grouped by the chapter and section they come from")
     kernels = sub.add_parser("kernels", help="this machine's CPU kernels (as oneDNN, XLA's flags and OpenBLAS "
@@ -105,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="default: golden/ of the project")
     matrix.add_argument("--json-out", type=options.output_file("--json-out"), metavar="FILE", required=True,
                         help="where to write the results")
+    matrix.add_argument("--update", action="store_true",
+                        help="keep the results FILE already holds of the experiments not named (a release's "
+                             "column brought up to date for new experiments)")
     figures = sub.add_parser("figures", help="the course's figures, drawn from the goldens")
     figures.add_argument("--golden-dir", type=options.folder("--golden-dir"), metavar="DIR",
                          help="default: golden/ of the project")
@@ -116,6 +121,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    with banners.filtered(enabled=not args.verbose):
+        return _main(parser, args)
+
+
+def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.command == "list":
             return _list()
@@ -267,6 +277,9 @@ def _list() -> int:
                           for a in (e.fit.lines if e.fit else ()))
         rows.append((e.name, str(e.section), f"{e.summary} [{kind}{adapted}]"))
     lines.append(table(("experiment", "section", "what it runs"), rows))
+    unrunnable = [(p.name, str(p.section), f"{p.summary} [not runnable: {p.why}]") for p in catalog.not_runnable()]
+    if unrunnable:
+        lines += ["", "== listed, not runnable here ==", table(("program", "section", "what it runs"), unrunnable)]
     print("\n".join(lines))
     return 0
 
@@ -436,8 +449,12 @@ def _matrix(experiments: list[Experiment], devices: list[Device], root: Path, ar
             result = dataclasses.replace(result, nondeterministic=nondeterministic)
         results.append(dataclasses.replace(result, seconds_per_step=d.seconds_per_step))
     print(console.check_summary(results))
-    document = {"environment": fingerprints, "manifest": manifests,
-                "results": [console.result_json(r) for r in results]}
+    found = [console.result_json(r) for r in results]
+    if args.update and args.json_out.exists():
+        kept = json.loads(args.json_out.read_text(encoding="utf-8")).get("results", [])
+        ran = {r["experiment"] for r in found}
+        found = [r for r in kept if r["experiment"] not in ran] + found
+    document = {"environment": fingerprints, "manifest": manifests, "results": found}
     atomic_write(args.json_out, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
     print(f"wrote {args.json_out}")
     return _status(results)
@@ -445,9 +462,10 @@ def _matrix(experiments: list[Experiment], devices: list[Device], root: Path, ar
 
 def _same_bits(a: object, b: object) -> bool:
     """Two records with the same values, bit for bit, NaN included."""
-    fields = ("columns", "checkpoints", "scalars")
+    from harness.record import TABLES
+
     return all(json.dumps(getattr(a, f), sort_keys=True) == json.dumps(getattr(b, f), sort_keys=True)
-               for f in fields)
+               for f in (*TABLES, "scalars"))
 
 
 def _regen(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace,
@@ -486,11 +504,16 @@ def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path
         except GoldenError:
             manifests[kind] = None
     fingerprints = {kind: runtime.fingerprint(kind) for kind in writers}
-    class_files: dict[str, list[str]] = {key: [] for key in classes}
+    class_files: dict[str, list[str]] = {}
     for kind in writers:
-        fingerprints[kind]["kernel_classes"] = _covered(root, kind, experiments, fingerprints[kind], classes)
-        written = golden.regenerate(root, kind, [r for r in records if r.device_kind == kind],
-                                    fingerprints[kind], classes if kind == "cpu" else None)
+        covered = _covered(root, kind, experiments, fingerprints[kind], classes)
+        fingerprints[kind]["kernel_classes"] = covered
+        if kind == "cpu":
+            class_files = {key: [] for key in classes if key in covered}
+        # A class this run cannot complete (regenerating some experiments, it was not covered
+        # before) gets no files: they would sit unread beside the covered ones.
+        written = golden.regenerate(root, kind, [r for r in records if r.device_kind == kind], fingerprints[kind],
+                                    {k: v for k, v in classes.items() if k in covered} if kind == "cpu" else None)
         for path in written:
             print(f"wrote {path}")
             if path.parent.parent.name == golden.KERNELS:

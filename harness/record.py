@@ -22,8 +22,10 @@ import numpy as np
 # A table: column name -> values, the first column "epoch" (the program's loop index).
 Table = dict[str, list[Any]]
 
+# The kinds of device a record comes from; each has goldens of its own (golden/<kind>/).
+KINDS = ("cpu", "gpu")
 # The tables a record may hold, in the order they are stored and judged.
-TABLES = ("columns", "checkpoints", "batches")
+TABLES = ("columns", "validation", "checkpoints", "batches")
 # The scalar that says where a record's tables hold NaN or an infinity.
 NON_FINITE = "non_finite"
 
@@ -43,6 +45,8 @@ class Record:
     mode: str = "eager"
     # Weights and optimizer state at checkpoints, where the program does not print them.
     checkpoints: Table = field(default_factory=dict)
+    # What a Keras program's fit reports on its validation data, at the epochs it validates.
+    validation: Table = field(default_factory=dict)
     # A Keras program's running values within its first epoch, by batch (the "epoch" column
     # holds the batch number): rows a run cut short inside an epoch shares with the golden.
     batches: Table = field(default_factory=dict)

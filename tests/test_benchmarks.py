@@ -17,6 +17,7 @@ import time
 import keras
 import tensorflow as tf
 
+from harness.execution import modes
 from harness.execution.loops import Loop
 from harness.execution.run import pinned
 from harness.judge.verdict import load
@@ -66,7 +67,7 @@ def test_training_loop(benchmark, trainer, device, mode):
     for _ in range(samples):
         with pinned(device):
             start = time.perf_counter()
-            loop = Loop(trainer.training, mode, epochs)
+            loop = Loop(trainer.training, modes.get(mode).build, epochs)
             first = loop()
             firsts.append(time.perf_counter() - start)
     first_call_s = statistics.median(firsts)

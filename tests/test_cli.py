@@ -10,10 +10,11 @@ import sys
 import pytest
 import yaml
 
+from harness import banners
 from harness.execution import modes
 from harness.experiments import catalog
 from harness.store import golden
-from tests.helpers import ROOT, cli
+from tests.helpers import ROOT, cli, harness
 
 CHEAP = ("cross_entropy", "softmax_cross_entropy", "tensor_creation", "common_functions")
 
@@ -29,7 +30,11 @@ def test_list_shows_every_experiment_grouped_by_chapter_and_section():
     assert headings == ["== the note, 第二章 (chapter 2) ==", "== the note, snippets after 2.4 ==",
                         "== the course, 第一讲 初识TensorFlow (chapter 1) ==",
                         "== the course, 第二讲 深入TensorFlow (chapter 2) ==",
-                        "== the course, 第三讲 使用八股搭建神经网络 (chapter 3) =="]
+                        "== the course, 第三讲 使用八股搭建神经网络 (chapter 3) ==",
+                        "== the course, 第六讲 循环神经网络 (chapter 6) ==", "== listed, not runnable here =="]
+    for program in catalog.not_runnable():
+        (line,) = [l for l in lines if l.startswith(program.name + " ")]
+        assert f"[not runnable: {program.why}]" in line
     # A line the course wrote that raises somewhere is shown as written and as run.
     (line,) = [l for l in lines if l.startswith("keras_iris_sequential ")]
     assert "tf.keras.optimizers.SGD(lr=0.1) -> tf.keras.optimizers.SGD(learning_rate=0.1)" in line
@@ -179,6 +184,19 @@ def test_an_output_file_gets_its_folder_made_inside_a_writable_one(tmp_path):
     assert json.loads(out.read_text())["results"][0]["experiment"] == "tensor_creation"
 
 
+def test_a_release_s_matrix_column_is_brought_up_to_date_for_the_experiments_named(tmp_path):
+    """--update keeps what the file holds of the others, replaces the named ones' results."""
+    out = tmp_path / "tf215.json"
+    old = [{"experiment": "mse_regression", "mode": "eager", "cell": "identical"},
+           {"experiment": "tensor_creation", "mode": "eager", "cell": "FAIL (from an older run)"}]
+    out.write_text(json.dumps({"environment": {}, "manifest": {}, "results": old}))
+    done = cli("matrix", "tensor_creation", "--device", "cpu", "--json-out", str(out), "--update", "--jobs", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = json.loads(out.read_text())["results"]
+    assert [(r["experiment"], r["cell"]) for r in found] == [("mse_regression", "identical"),
+                                                            ("tensor_creation", "identical")]
+
+
 def test_an_output_file_under_a_file_is_refused_naming_it(tmp_path):
     (tmp_path / "plain").write_text("x\n")
     done = cli("check", "tensor_creation", "--json-out", str(tmp_path / "plain" / "sub" / "out.json"))
@@ -245,3 +263,25 @@ def test_without_tensorflow_the_command_says_which_extra_to_install():
     assert done.returncode == 2, done.stderr
     assert "TensorFlow is not installed" in done.stderr and ".[cpu]" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_tensorflow_s_start_up_banners_are_left_out_unless_verbose():
+    """A run's standard error holds its progress, not TensorFlow's notices; --verbose shows them."""
+    quiet = harness("run", "constant", "--jobs", "1")  # a fresh process: TensorFlow starts in it
+    assert quiet.returncode == 0, quiet.stderr
+    assert "constant on CPU:0 (eager): done" in quiet.stderr
+    assert not any(banners.is_banner(line.encode()) for line in quiet.stderr.splitlines()), quiet.stderr
+    loud = harness("--verbose", "run", "constant", "--jobs", "1")
+    assert any(banners.is_banner(line.encode()) for line in loud.stderr.splitlines()), loud.stderr
+
+
+def test_only_the_banners_are_left_out():
+    for line in ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+                 "I0000 00:00:1796532363.807974   22403 port.cc:153] oneDNN custom operations are on.",
+                 "2026-12-06 04:41:05.960603: I tensorflow/core/util/port.cc:113] oneDNN custom operations are on.",
+                 "To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild TensorFlow"):
+        assert banners.is_banner(line.encode()), line
+    for line in ("W0000 00:00:1796532363.807974   22403 op_kernel.cc:1857] OP_REQUIRES failed",
+                 "error: golden file golden/cpu/x.yml does not exist", "  constant on CPU:0 (eager): done in 0.0 s",
+                 "E0000 00:00:1.2   7 node_def_util.cc:682] NodeDef mentions attribute other_attr which is not in"):
+        assert not banners.is_banner(line.encode()), line

@@ -59,3 +59,16 @@ def test_a_folder_without_the_files_is_named(fresh, monkeypatch):
     monkeypatch.setenv(datasets.VARIABLE, str(fresh / "data"))
     with pytest.raises(DatasetMissing, match=r"mnist lacks some of train-images-idx3-ubyte\.gz"):
         datasets.load_data(tf.keras.datasets.mnist)
+
+
+def test_the_course_s_own_file_is_held_to_its_hash(tmp_path, monkeypatch):
+    """SH600519.csv ships with the harness; a changed copy is refused by name, with the fix."""
+    assert datasets.course_file("./SH600519.csv").name == "SH600519.csv"
+    changed = tmp_path / "SH600519.csv"
+    changed.write_bytes((datasets.COURSE_DATA / "SH600519.csv").read_bytes().replace(b"88.702", b"88.703"))
+    monkeypatch.setattr(datasets, "COURSE_DATA", tmp_path)
+    with pytest.raises(DatasetError, match=r"SH600519.csv: SHA-256 [0-9a-f]{64}, the course's file has 010ba7f9.*"
+                                           r"git checkout -- harness/data"):
+        datasets.course_file("./SH600519.csv")
+    with pytest.raises(DatasetMissing, match=r"ships SH600519\.csv only"):
+        datasets.course_file("./SZ000001.csv")

@@ -9,10 +9,10 @@ from harness.store import golden
 from tests.helpers import cli
 
 
-def test_the_figures_command_draws_both_figures_from_the_goldens(tmp_path):
+def test_the_figures_command_draws_every_figure_from_the_goldens(tmp_path):
     done = cli("figures", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    for name in ("iris_optimizers.png", "regularization.png"):
+    for name in ("iris_optimizers.png", "regularization.png", "keras_curves.png", "stock_prediction.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"wrote {tmp_path / name}" in done.stdout
 
@@ -26,3 +26,14 @@ def test_the_boundary_comes_from_the_same_network_the_course_ran():
         xx, yy = np.mgrid[-3:3:.1, -3:3:.1]
         probs = figures.network(final, np.c_[xx.ravel(), yy.ravel()]).reshape(xx.shape)
         assert [int(n) for n in (probs >= 0.5).sum(axis=1)] == stored.scalars["grid red per row"], name
+
+
+def test_the_real_prices_are_the_ones_the_stock_programs_score_against():
+    """The figure's real curve is the programs' real_stock_price: their MAE from the golden's
+    predictions against it is the golden's MAE."""
+    real = np.array(figures.real_prices())
+    for name in figures.STOCK:
+        stored = golden.load(golden.ROOT, "cpu", name, None)
+        predicted = np.array(stored.scalars["predicted_stock_price"])
+        assert len(predicted) == len(real) == 240
+        assert np.isclose(np.mean(np.abs(predicted - real)), stored.scalars["平均绝对误差"], rtol=1e-12), name

@@ -237,6 +237,23 @@ def test_regen_writes_another_class_where_it_differs_and_keeps_only_complete_cla
     assert not (root / "cpu" / golden.KERNELS).exists()
 
 
+def test_a_partial_regeneration_writes_no_files_for_a_class_it_cannot_complete(root: Path, tmp_path_factory):
+    """A class the goldens did not cover gets no folder from a regeneration of some experiments:
+    its files for the others would be missing, and a half-written class is never read."""
+    here = kernel_class("cpu")
+    if here != (golden.read_manifest(root, "cpu") or {})["kernel_class"]:
+        pytest.skip(f"this process runs kernel class {here}, not the goldens' base")
+    uncovered = [k for k in kernels.emulable() if k not in golden.read_manifest(root, "cpu")["kernel_classes"]]
+    if not uncovered:
+        pytest.skip("every kernel class this CPU can run is covered by the goldens")
+    drift = tmp_path_factory.mktemp("reports") / "drift.md"
+    done = cli("regen", "forward_pass", "--device", "CPU:0", "--golden-dir", str(root), "--kernel-classes",
+               uncovered[0], "--drift-report", str(drift))
+    assert done.returncode == 0, done.stderr
+    assert not golden.kernel_dir(root, "cpu", uncovered[0]).exists()
+    assert uncovered[0] not in (golden.read_manifest(root, "cpu") or {})["kernel_classes"]
+
+
 def test_a_class_records_a_mode_only_where_it_departs_from_the_declaration():
     from harness.judge.verdict import mode_signatures
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.errors import HarnessError, UnknownName
-
-KINDS = ("cpu", "gpu")
+from harness.record import KINDS
 
 
 @dataclass(frozen=True)

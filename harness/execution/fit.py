@@ -3,13 +3,18 @@ callback added that records what ``fit`` reports per epoch and, at each validati
 validation values and every weight.
 
 ``tf.keras.backend.clear_session()`` first: Keras names layers from process-wide counters
-(a second ``Dense`` is ``dense_1``), and a run must not depend on what ran before it.
+(a second ``Dense`` is ``dense_1``), and a run must not depend on what ran before it. The
+program runs in an empty working folder of its own: its checkpoints and files go there, and
+nothing it left from an earlier run is there to load.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+import re
+import tempfile
 from typing import Any
 
 import numpy as np
@@ -17,12 +22,12 @@ import tensorflow as tf
 
 from harness.errors import HarnessError
 from harness.experiments.declare import Outcome
-from harness.experiments.keras import IN_FULL, WEIGHTS_SHA256, Fit, Line, sample_indices, weight_columns
+from harness.experiments.keras import AS_WRITTEN, IN_FULL, WEIGHTS_SHA256, Fit, Line, sample_indices, weight_columns
 from harness.record import plain
 
-# The scalar that says, per declared line, what the line as written did on this release.
-AS_WRITTEN = "as_written"
 PARAMS = "params"
+# The counts ``model.summary()`` prints after fit (Keras 3 adds the optimizer's to its total).
+SUMMARY = "summary"
 
 
 def _variable_name(layer: Any, variable: Any) -> str:
@@ -49,27 +54,34 @@ def _values(name: str, value: np.ndarray) -> dict[str, Any]:
 
 
 class Recorder(tf.keras.callbacks.Callback):  # type: ignore[misc]
-    """Per epoch, what ``fit`` reports; at each validation epoch, the validation values and the
-    weights; within the first epoch, the running values every ``batch_every`` batches. With
+    """Per epoch, what ``fit`` reports; at each validation epoch, the validation values; at each
+    checkpoint epoch, the weights; within the program's first and last epochs, the running values
+    every ``batch_every`` batches (labelled by the batch's number since the start). With
     ``stop_after``, ``fit`` stops after that many batches, and an epoch it cut is not recorded."""
 
     def __init__(self, fit: Fit, epochs: int, stop_after: int | None) -> None:
         super().__init__()
-        self.declared, self.at, self.stop_after = fit, set(fit.checkpoint_epochs(epochs)), stop_after
+        self.declared, self.stop_after = fit, stop_after
+        self.validates, self.at = set(fit.validation_epochs(epochs)), set(fit.checkpoint_epochs(epochs))
         self.columns: dict[str, list[Any]] = {c: [] for c in fit.column_names()}
+        self.validation: dict[str, list[Any]] = {c: [] for c in fit.validation_names()}
         self.checkpoints: dict[str, list[Any]] = {c: [] for c in fit.checkpoint_names()}
         self.batches: dict[str, list[Any]] = {c: [] for c in fit.batch_names()}
         self.hashes: dict[str, dict[str, str]] = {}
-        self.steps, self.cut = 0, False
+        self.epoch, self.cut = 0, False
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        self.steps += 1
+        # ``batch``: the last batch this call ran (with steps_per_execution N, a call runs N).
+        steps = self.epoch * self.params["steps"] + batch + 1
         every = self.declared.batch_every
-        if every and self.steps == batch + 1 and (batch + 1) % every == 0:  # the first epoch
-            self.batches["epoch"].append(batch + 1)
+        if every and self.epoch in (0, self.declared.epochs - 1) and (batch + 1) % every == 0:
+            self.batches["epoch"].append(steps)
             for metric in self.declared.metrics:
                 self.batches[metric].append(plain(np.float32((logs or {})[metric])))
-        if self.stop_after is not None and self.steps >= self.stop_after:
+        if self.stop_after is not None and steps >= self.stop_after:
             self.model.stop_training = True
             self.cut = batch + 1 < self.params["steps"]
 
@@ -81,11 +93,13 @@ class Recorder(tf.keras.callbacks.Callback):  # type: ignore[misc]
         self.columns["epoch"].append(label)
         for metric in self.declared.metrics:
             self.columns[metric].append(plain(np.float32(logs[metric])))
+        if label in self.validates:
+            self.validation["epoch"].append(label)
+            for metric in self.declared.metrics:
+                self.validation[f"val_{metric}"].append(plain(np.float32(logs[f"val_{metric}"])))
         if label not in self.at:
             return
         self.checkpoints["epoch"].append(label)
-        for metric in self.declared.metrics:
-            self.checkpoints[f"val_{metric}"].append(plain(np.float32(logs[f"val_{metric}"])))
         self.hashes[str(label)] = {}
         for name, variable in weights(self.model).items():
             value = np.asarray(variable.numpy())
@@ -94,9 +108,17 @@ class Recorder(tf.keras.callbacks.Callback):  # type: ignore[misc]
             self.hashes[str(label)][name] = hashlib.sha256(value.tobytes()).hexdigest()
 
 
+def summary_counts(model: Any) -> dict[str, int]:
+    """The parameter counts ``model.summary()`` prints (``Total params: 143 (576.00 B)`` ..)."""
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line))
+    found = re.findall(r"^\s*([A-Za-z-]+ params): ([\d,]+)", "\n".join(lines), re.M)
+    return {name: int(count.replace(",", "")) for name, count in found}
+
+
 def _line(found: dict[str, str]) -> Any:
-    def value(line: Line) -> Any:
-        namespace = {"tf": tf}
+    def value(line: Line, **names: Any) -> Any:
+        namespace = {"tf": tf, **names}
         try:
             result = eval(line.written, namespace)
         except (TypeError, ValueError) as exc:
@@ -110,25 +132,46 @@ def _line(found: dict[str, str]) -> Any:
 
 def run_fit(fit: Fit, epochs: int | None = None, batches: int | None = None) -> Outcome:
     """One run of the program: whole, its first ``epochs`` epochs, or its first ``batches`` batches."""
+    with tempfile.TemporaryDirectory(prefix="harness-fit-") as folder, contextlib.chdir(folder):
+        return _run(fit, epochs, batches)
+
+
+def _run(fit: Fit, epochs: int | None, batches: int | None) -> Outcome:
     tf.keras.backend.clear_session()
     x_train, y_train, *validation = fit.data()
+    if bool(validation) and not fit.validates:
+        raise HarnessError("the program's data gives validation data, but its fit names neither validation_freq "
+                           "nor validation_split: declare the validation_freq it uses (Keras's default is 1)")
     as_written: dict[str, str] = {}
+    line = _line(as_written)
     model = fit.model()
-    model.compile(**fit.compile(_line(as_written)))
+    model.compile(**fit.compile(line))
     count = min(epochs or fit.epochs, fit.epochs)
     recorder = Recorder(fit, count, batches)
     per_epoch = math.ceil(len(x_train) * (1 - fit.fit.get("validation_split", 0.0)) / fit.fit.get("batch_size", 32))
     # A prefix that ends inside the first epoch reaches no validation: fit would evaluate the
     # test set at the cut all the same (its result is not recorded), so it is not given one.
     given = {"validation_data": validation[0]} if validation and not (batches and batches < per_epoch) else {}
-    model.fit(x_train, y_train, **{**fit.fit, **given, "epochs": count}, verbose=0, callbacks=[recorder])
+    callbacks = [*(fit.callbacks(line) if fit.callbacks else ()), recorder]
+    model.fit(x_train, y_train, **{**fit.fit, **given, "epochs": count}, verbose=0, callbacks=callbacks)
     found = {name: tuple(int(d) for d in variable.shape) for name, variable in weights(model).items()}
     if found != fit.variables:
         raise HarnessError(f"the model's variables are {found}; its declaration names {fit.variables}")
-    scalars: dict[str, Any] = {PARAMS: int(model.count_params()), WEIGHTS_SHA256: recorder.hashes}
+    scalars: dict[str, Any] = {PARAMS: int(model.count_params()), SUMMARY: summary_counts(model),
+                               WEIGHTS_SHA256: recorder.hashes}
+    if fit.after is not None and count == fit.epochs and batches is None:
+        # What the program computes from the trained model, as it writes it; a run cut short
+        # does not get there.
+        after = fit.after(model, line)
+        if tuple(after) != fit.after_scalars:
+            raise HarnessError(f"the code after fit gave {list(after)}; its declaration names "
+                               f"{list(fit.after_scalars)}")
+        scalars.update(after)
     if as_written:
         scalars[AS_WRITTEN] = dict(sorted(as_written.items()))
     first = next(iter(weights(model).values()))
-    placement = getattr(first, "value", first).device  # Keras 3 wraps the tf.Variable
-    tables = [t if t.get("epoch") else {} for t in (recorder.columns, recorder.checkpoints, recorder.batches)]
-    return Outcome(tables[0], scalars, placement, tables[1], tables[2])
+    # Keras 3 wraps the tf.Variable (its ``value``); Keras 2's is one (whose ``value`` is a method).
+    placement = first.device if isinstance(first, tf.Variable) else first.value.device
+    tables = [t if t.get("epoch") else {} for t in (recorder.columns, recorder.checkpoints, recorder.batches,
+                                                    recorder.validation)]
+    return Outcome(tables[0], scalars, placement, *tables[1:])

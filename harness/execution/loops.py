@@ -17,7 +17,6 @@ import numpy as np
 import tensorflow as tf
 
 from harness.errors import HarnessError
-from harness.execution import modes
 from harness.execution.recorder import Recorder, Row
 from harness.experiments.declare import Outcome
 from harness.experiments.training import TestAccuracy, Training
@@ -25,11 +24,12 @@ from harness.record import NON_FINITE, flat, non_finite_summary, plain
 
 
 class Loop:
-    """One training experiment built in one mode, on the device in scope when built."""
+    """One training experiment built in one mode, on the device in scope when built: ``build``
+    is the mode's (``harness.execution.modes``), which turns the built loop into what runs it."""
 
-    def __init__(self, training: Training, mode: str, epochs: int | None = None) -> None:
+    def __init__(self, training: Training, build: Callable[[Loop], Callable[[Any], None]],
+                 epochs: int | None = None) -> None:
         self.training = training
-        self.mode = modes.get(mode).name
         self.epochs = training.epochs if epochs is None else epochs
         self.setup = training.setup()
         made = {name: tuple(v.shape) for name, v in self.setup.variables.items()}
@@ -41,7 +41,7 @@ class Loop:
         self.batch_count = sum(1 for _ in self.setup.batches())
         self.accuracy = next((c for c in training.prints if isinstance(c, TestAccuracy)), None)
         self.step = make_step(self)
-        self._run = modes.get(mode).build(self)
+        self._run = build(self)
 
     def __call__(self) -> Outcome:
         """Runs every epoch from the initial weights; returns with the values read back. What the

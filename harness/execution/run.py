@@ -89,7 +89,7 @@ def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: s
                 raise HarnessError(f"{experiment.name} declares neither a program nor a training loop")
             outcome = experiment.fn()
         else:
-            loop = Loop(training, mode, epochs)
+            loop = Loop(training, modes.get(mode).build, epochs)
             if expected_initial is not None:
                 _check_initial(experiment.name, loop.initial_scalars(), expected_initial)
             start = time.perf_counter()
@@ -142,4 +142,5 @@ def _record(outcome: Outcome, experiment: Experiment, device: Device, mode: str)
         mode=mode,
         checkpoints=outcome.checkpoints,
         batches=outcome.batches,
+        validation=outcome.validation,
     )

@@ -15,7 +15,7 @@ from types import ModuleType
 
 from harness.errors import DeclarationError, UnknownName
 from harness.execution import modes
-from harness.experiments.declare import Experiment, with_printed
+from harness.experiments.declare import Experiment, NotRunnable, with_printed
 
 
 def _sections() -> list[ModuleType]:
@@ -31,12 +31,13 @@ def _sections() -> list[ModuleType]:
         c2_6_optimizers,
         c3_keras_iris,
         c3_mnist,
+        c6_rnn,
     )
     from harness.experiments.note import loss_functions, tensor_basics
 
     return [loss_functions, tensor_basics, c1_2_design, c1_3_tensors, c1_4_functions, c1_6_iris,
             c2_1_preliminaries, c2_2_learning_rate, c2_4_loss_functions, c2_5_regularization,
-            c2_6_optimizers, c3_keras_iris, c3_mnist]
+            c2_6_optimizers, c3_keras_iris, c3_mnist, c6_rnn]
 
 
 def build(sections: Iterable[ModuleType]) -> dict[str, Experiment]:
@@ -89,6 +90,11 @@ def _catalog() -> dict[str, Experiment]:
 def all_experiments() -> list[Experiment]:
     """Every experiment, in the order of the note and then of the course."""
     return list(_catalog().values())
+
+
+def not_runnable() -> list[NotRunnable]:
+    """The course's programs listed but not run here, with why."""
+    return [p for module in _sections() for p in getattr(module, "NOT_RUNNABLE", ())]
 
 
 def training_experiments() -> list[Experiment]:

@@ -103,3 +103,23 @@ def _verified(module: Any, name: str) -> tuple[Any, ...]:
                                f"{PINNED[name][file]}: another copy of the data; use the published files")
         array.setflags(write=False)
     return (x_train, y_train), (x_test, y_test)
+
+
+# The course's own data files, published with its code and shipped with the harness
+# (harness/data/): the Kweichow Moutai (SH600519) daily prices of chapter 6, 2426 rows from
+# 2010-04-26 to 2020-04-24 (other files of this name on the web are other downloads).
+COURSE_DATA = Path(__file__).resolve().parents[1] / "data"
+COURSE_FILES = {"SH600519.csv": "010ba7f99b4f532a1caddee40bf9239ec1684160d943a5ad14213ecf566b019a"}
+
+
+def course_file(written: str) -> Path:
+    """The file a program names (``'./SH600519.csv'``), from the harness's copy, held to its SHA-256."""
+    name = Path(written).name
+    if name not in COURSE_FILES:
+        raise DatasetMissing(f"{written}: the harness ships {', '.join(COURSE_FILES)} only")
+    path = COURSE_DATA / name
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "(missing)"
+    if digest != COURSE_FILES[name]:
+        raise DatasetError(f"{path}: SHA-256 {digest}, the course's file has {COURSE_FILES[name]}; restore "
+                           "it from the repository (git checkout -- harness/data)")
+    return path

@@ -150,6 +150,16 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class NotRunnable:
+    """A program of the course the harness lists but cannot run, and why (``python -m harness list``)."""
+
+    name: str
+    section: Section
+    summary: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Experiment:
     name: str
     section: Section
@@ -186,6 +196,11 @@ class Experiment:
         """The program's epoch count, for a training loop or a Keras fit (None for the others)."""
         return self.training.epochs if self.training else self.fit.epochs if self.fit else None
 
+    @property
+    def after_scalars(self) -> tuple[str, ...]:
+        """The scalars of the program's code after its training (a whole run's only)."""
+        return self.training.after_scalars if self.training else self.fit.after_scalars if self.fit else ()
+
     def tolerance_for(self, column: str) -> int:
         """The ULPs a column may move: the state band for the update rule's state, if declared."""
         if self.training is not None and self.tolerance.state_ulps is not None and self.training.is_state(column):
@@ -195,8 +210,9 @@ class Experiment:
     def table_columns(self) -> dict[str, list[str]]:
         """The tables a run of this experiment records (and its goldens hold), with their columns."""
         if self.fit is not None:
-            found = {"columns": self.fit.column_names(), "checkpoints": self.fit.checkpoint_names()}
-            return found | ({"batches": self.fit.batch_names()} if self.fit.batch_every else {})
+            found = {"columns": self.fit.column_names(), "validation": self.fit.validation_names(),
+                     "checkpoints": self.fit.checkpoint_names(), "batches": self.fit.batch_names()}
+            return {name: columns for name, columns in found.items() if columns}
         if self.training is None:
             return {}
         found = {"columns": self.training.column_names()}
@@ -218,6 +234,7 @@ class Outcome:
     placement: str
     checkpoints: dict[str, list[Any]] = field(default_factory=dict)
     batches: dict[str, list[Any]] = field(default_factory=dict)
+    validation: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def with_printed(experiment: Experiment, printed: tuple[Printed, ...],

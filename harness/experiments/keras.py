@@ -18,6 +18,10 @@ from typing import Any
 
 from harness.record import flat_names
 
+# A declared line's value in the run: ``line(SGD_LR)``, or with the program's names the line
+# reads, ``line(INT_PRED, pred=pred)``.
+LineValue = Callable[..., Any]
+
 
 @dataclass(frozen=True)
 class Line:
@@ -39,7 +43,7 @@ class Fit:
     # Its model, built as the program builds it (a Sequential, or the subclass).
     model: Callable[[], Any]
     # Its ``compile`` arguments; ``line`` gives the value of a declared ``Line``.
-    compile: Callable[[Callable[[Line], Any]], dict[str, Any]]
+    compile: Callable[[LineValue], dict[str, Any]]
     # Its ``fit`` arguments (batch_size, epochs, validation_split, validation_freq ...).
     fit: dict[str, Any]
     # What ``fit`` reports per epoch (``loss`` and the metrics), and its trainable variables by
@@ -51,11 +55,23 @@ class Fit:
     # The batches the default test run trains (whole runs: ``python -m harness check``); its
     # rows are compared with the whole run's golden.
     prefix: int = 1
-    # Within the first epoch, the running values ``fit`` reports every N batches (so that a
-    # prefix shorter than an epoch has rows to compare); None: none.
+    # Within the first and the last epoch, the running values ``fit`` reports every N batches (so
+    # that a prefix shorter than an epoch has rows to compare, and the values a log prints within
+    # the last epoch are recorded); None: none.
     batch_every: int | None = None
+    # The weights are recorded every N epochs (and the run's last); default: at each epoch the
+    # program validates, or every epoch where it does not.
+    weights_every: int | None = None
     # A whole run's seconds on this project's 2-core machine (the pool gives long runs a process).
     seconds: float = 0.0
+    # The program's own callbacks (its ModelCheckpoint), built with ``line``. A run starts in an
+    # empty working folder, where they write what they write (so a program's "load the
+    # checkpoint if there is one" finds none, as on its first run).
+    callbacks: Callable[[LineValue], list[Any]] | None = None
+    # What the program computes from the trained model after ``fit`` (its predictions, its test
+    # metrics): more scalars of the record, with these names. A run cut short does not get there.
+    after: Callable[[Any, LineValue], dict[str, Any]] | None = None
+    after_scalars: tuple[str, ...] = ()
 
     @property
     def epochs(self) -> int:
@@ -65,36 +81,57 @@ class Fit:
     def validation_freq(self) -> int:
         return int(self.fit.get("validation_freq", 1))
 
+    @property
+    def validates(self) -> bool:
+        """Whether ``fit`` evaluates validation data: the course's programs that do name its
+        ``validation_split`` or ``validation_freq`` (a program without them is declared with neither)."""
+        return "validation_split" in self.fit or "validation_freq" in self.fit
+
     def column_names(self) -> list[str]:
         """Per epoch: what ``fit`` reports on the training data."""
         return ["epoch", *self.metrics]
 
     def batch_names(self) -> list[str]:
-        """Within the first epoch, every ``batch_every`` batches (the row's label is the batch)."""
+        """Within the first and last epochs, every ``batch_every`` batches (the row's label: the
+        batch's number since the start of fit)."""
         return ["epoch", *self.metrics] if self.batch_every else []
 
+    def validation_names(self) -> list[str]:
+        """At each epoch ``fit`` validates: what it reports on the validation data."""
+        return ["epoch", *(f"val_{m}" for m in self.metrics)] if self.validates else []
+
+    def validation_epochs(self, epochs: int) -> list[int]:
+        """The epochs (as Keras counts them, from 1) a run of ``epochs`` validates at."""
+        return list(range(self.validation_freq, epochs + 1, self.validation_freq)) if self.validates else []
+
     def checkpoint_names(self) -> list[str]:
-        """At each validation epoch: the validation values and every weight (a large one as its digest)."""
-        weights = [c for name, shape in self.variables.items() for c in weight_columns(name, shape)]
-        return ["epoch", *(f"val_{m}" for m in self.metrics), *weights]
+        """Every weight (a large one as its digest)."""
+        return ["epoch", *(c for name, shape in self.variables.items() for c in weight_columns(name, shape))]
+
+    @property
+    def checkpoint_every(self) -> int:
+        return self.weights_every or (self.validation_freq if self.validates else 1)
 
     def checkpoint_epochs(self, epochs: int) -> list[int]:
-        """The epochs (as Keras counts them, from 1) a run of ``epochs`` records weights at:
-        those ``fit`` validates at."""
-        return list(range(self.validation_freq, epochs + 1, self.validation_freq))
+        """The epochs a run of ``epochs`` records the weights at."""
+        return list(range(self.checkpoint_every, epochs + 1, self.checkpoint_every))
 
     def problems(self) -> list[str]:
         """What is inconsistent in this declaration (empty when nothing is)."""
         found = []
         if self.prefix < 1:
             found.append(f"its prefix of {self.prefix} batches trains nothing")
-        if self.epochs % self.validation_freq:
-            found.append(f"trains {self.epochs} epochs, validating every {self.validation_freq}: its last "
-                         "epoch's weights would not be recorded")
+        if (self.after is None) != (not self.after_scalars):
+            found.append("declares code after fit without the scalars it gives, or the scalars without the code")
+        if self.epochs % self.checkpoint_every:
+            found.append(f"trains {self.epochs} epochs, recording the weights every {self.checkpoint_every}: "
+                         "its last epoch's weights would not be recorded")
         return found
 
 
-# The scalar that holds, per validation epoch, the SHA-256 of each variable's bits: what a
+# The scalar that says, per declared line, what the line as written did on this release.
+AS_WRITTEN = "as_written"
+# The scalar that holds, per checkpoint epoch, the SHA-256 of each variable's bits: what a
 # digest's columns cannot say (a prefix of the run is held to the epochs it reached).
 WEIGHTS_SHA256 = "weights_sha256"
 # A variable of up to this many elements is recorded in full; a larger one as its digest.

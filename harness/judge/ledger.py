@@ -40,6 +40,9 @@ _KERNEL_EXCUSABLE = ("DIFFERS", "now reproduces", "NOW MATCHES")
 
 def rounds_to(measured: float, text: str) -> bool:
     """Whether ``measured`` rounded to the decimals ``text`` shows is ``text`` (``%f``, by hand)."""
+    mantissa, exponent, _ = text.lower().partition("e")
+    if exponent:  # Keras's progress bar: %.4e below 1e-3
+        return f"{measured:.{len(mantissa.partition('.')[2])}e}" == text.lower()
     try:
         shown = Decimal(text)
     except InvalidOperation:

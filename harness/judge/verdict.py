@@ -10,7 +10,7 @@ from typing import Literal
 
 from harness.errors import DatasetMissing, GoldenError, HarnessError
 from harness.experiments.declare import Experiment
-from harness.experiments.keras import WEIGHTS_SHA256
+from harness.experiments.keras import AS_WRITTEN, WEIGHTS_SHA256
 from harness.experiments.training import ModeDifference
 from harness.judge import ledger
 from harness.judge.compare import Comparison, compare
@@ -56,13 +56,17 @@ def against(stored: Golden, experiment: Experiment, record: Record, exact: bool 
     after its loop runs with the whole program in the reference mode (``run`` sees to it that
     such a run has its scalars), so they are not asked of the others."""
     scalars = stored.scalars
-    if experiment.training is not None and not set(experiment.training.after_scalars) <= set(record.scalars):
-        scalars = {k: v for k, v in scalars.items() if k not in experiment.training.after_scalars}
-    if experiment.fit is not None and isinstance(ours := record.scalars.get(WEIGHTS_SHA256), dict):
-        # A prefix of a Keras run reaches some of the whole run's validation epochs.
-        theirs = scalars.get(WEIGHTS_SHA256)
-        scalars = {**scalars, WEIGHTS_SHA256: {e: h for e, h in theirs.items() if e in ours}
-                   if isinstance(theirs, dict) else theirs}
+    shortened = not set(experiment.after_scalars) <= set(record.scalars)
+    if shortened:
+        scalars = {k: v for k, v in scalars.items() if k not in experiment.after_scalars}
+    if experiment.fit is not None:
+        # A prefix of a Keras run reaches some of the whole run's checkpoint epochs, and tries the
+        # lines it reaches (a line of the code after fit, a whole run's only).
+        reached = [WEIGHTS_SHA256, *([AS_WRITTEN] if shortened else [])]
+        scalars = {**scalars, **{name: {k: v for k, v in theirs.items() if k in ours}
+                                 for name in reached
+                                 if isinstance(ours := record.scalars.get(name), dict)
+                                 and isinstance(theirs := scalars.get(name), dict)}}
     return compare(record, stored.tables, scalars, 0 if exact else experiment.tolerance_for)
 
 

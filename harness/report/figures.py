@@ -4,7 +4,11 @@
   chart each as the course's optimizer comparison (2.6) sets them side by side;
 - ``regularization.png``: the red and blue dots of dot.csv and the 0.5 contour of each
   regularization run's network (2.5), computed with NumPy from the golden's final
-  weights: the course's ``plt.contour(xx, yy, probs, levels=[.5])``.
+  weights: the course's ``plt.contour(xx, yy, probs, levels=[.5])``;
+- ``keras_curves.png``: the Keras programs' training and validation accuracy and loss, as the
+  course draws them after ``fit`` (chapters 3 and 6: ``history.history``);
+- ``stock_prediction.png``: each stock program's predicted opening price against the real one
+  over the 240 test days (6.8-6.10: ``MaoTai Stock Price Prediction``).
 
 Nothing is run: a reader can hold these beside the course's pictures, and a new
 golden redraws them. TensorFlow-free.
@@ -23,6 +27,10 @@ from harness.store import golden
 IRIS = ("iris_sgd", "iris_sgdm", "iris_adagrad", "iris_rmsprop", "iris_adam")
 REGULARIZATION = ("regularization_free", "regularization_l2")
 DOT_CSV = Path(__file__).resolve().parents[1] / "data" / "dot.csv"
+KERAS = ("keras_iris_sequential", "mnist_sequential", "fashion_sequential", "rnn_onehot_1pre1",
+         "rnn_embedding_4pre1", "rnn_stock", "lstm_stock", "gru_stock")
+STOCK = ("rnn_stock", "lstm_stock", "gru_stock")
+STOCK_CSV = Path(__file__).resolve().parents[1] / "data" / "SH600519.csv"
 
 
 def iris_optimizers(root: Path, kind: str, out: Path) -> Path:
@@ -81,5 +89,48 @@ def regularization(root: Path, kind: str, out: Path) -> Path:
     return save(fig, out / "regularization.png")
 
 
+def keras_curves(root: Path, kind: str, out: Path) -> Path:
+    stored = {name: golden.load(root, kind, name, None).tables for name in KERAS}
+    plt = pyplot()
+    fig, axes = plt.subplots(2, len(KERAS), figsize=(3.2 * len(KERAS), 6), squeeze=False)
+    for column, (name, tables) in enumerate(stored.items()):
+        metric = next((m for m in tables["columns"] if "accuracy" in m), None)
+        for row, shown in enumerate((metric, "loss")):
+            ax = axes[row][column]
+            if shown is None:
+                ax.set_axis_off()  # the stock programs report no accuracy
+                continue
+            ax.plot(tables["columns"]["epoch"], tables["columns"][shown], label=f"Training {shown}")
+            if "validation" in tables:
+                ax.plot(tables["validation"]["epoch"], tables["validation"][f"val_{shown}"],
+                        label=f"Validation {shown}")
+            ax.set(title=name if row == 0 or metric is None else "", xlabel="Epoch")
+            ax.legend(fontsize="small")
+    fig.suptitle(f"the Keras programs' training and validation curves (golden/{kind})")
+    fig.tight_layout()
+    return save(fig, out / "keras_curves.png")
+
+
+def real_prices() -> list[float]:
+    """The opening prices of the stock programs' 240 test days: the CSV's rows 2186 to 2425."""
+    with STOCK_CSV.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return [float(r["open"]) for r in rows[2426 - 300 + 60:]]
+
+
+def stock_prediction(root: Path, kind: str, out: Path) -> Path:
+    predicted = {name: golden.load(root, kind, name, None).scalars["predicted_stock_price"] for name in STOCK}
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(STOCK), figsize=(5 * len(STOCK), 4))
+    for ax, (name, prices) in zip(axes, predicted.items(), strict=True):
+        ax.plot(real_prices(), color="red", label="MaoTai Stock Price")
+        ax.plot(prices, color="blue", label="Predicted MaoTai Stock Price")
+        ax.set(title=f"MaoTai Stock Price Prediction ({name})", xlabel="Time", ylabel="MaoTai Stock Price")
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    return save(fig, out / "stock_prediction.png")
+
+
 def draw_all(root: Path, out: Path, kind: str = "cpu") -> list[Path]:
-    return [iris_optimizers(root, kind, out), regularization(root, kind, out)]
+    return [iris_optimizers(root, kind, out), regularization(root, kind, out), keras_curves(root, kind, out),
+            stock_prediction(root, kind, out)]

@@ -44,8 +44,7 @@ from typing import Any
 import yaml
 
 from harness.errors import GoldenError, GoldenMissing, UnknownName
-from harness.execution.devices import KINDS
-from harness.record import NON_FINITE, Record, Table, non_finite_cells
+from harness.record import KINDS, NON_FINITE, Record, Table, non_finite_cells
 from harness.store.files import atomic_write, exchange
 
 ROOT = Path(__file__).resolve().parents[2] / "golden"
@@ -61,7 +60,8 @@ KERNELS = "kernels"
 _NAME = re.compile(r"[a-z0-9_]+")
 _KERNEL_CLASS = re.compile(r"[a-z0-9_]+(\+xla_[a-z0-9_]+)?")
 # A table's file beside the experiment's name.
-SUFFIXES = {"columns": ".csv", "checkpoints": ".checkpoints.csv", "batches": ".batches.csv"}
+SUFFIXES = {"columns": ".csv", "validation": ".validation.csv", "checkpoints": ".checkpoints.csv",
+            "batches": ".batches.csv"}
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,48 @@
 """The course the note follows: 人工智能实践：Tensorflow笔记 (Peking University), chapters 1
-(初识TensorFlow), 2 (深入TensorFlow) and 3 (使用八股搭建神经网络, Keras), one module per section,
-each program as the course writes it, with what the course's text prints after it (运行结果)."""
+(初识TensorFlow), 2 (深入TensorFlow), 3 (使用八股搭建神经网络, Keras) and 6 (循环神经网络), one module
+per section, each program as the course writes it, with what the course's text prints after it
+(运行结果)."""
 
-from harness.experiments.declare import COURSE, Section
+from collections.abc import Callable
+
+from harness.experiments.declare import COURSE, Printed, Section
+from harness.record import Record
 
 CHAPTERS = {
     "1": "第一讲 初识TensorFlow (chapter 1)",
     "2": "第二讲 深入TensorFlow (chapter 2)",
     # The text's chapter 3 numbers no sections: 3.1 .. are its headings in order (3.4: p16).
     "3": "第三讲 使用八股搭建神经网络 (chapter 3)",
+    # Chapter 6's sections, likewise: its "##" headings in order (6.5: p15, 6.8: p38).
+    "6": "第六讲 循环神经网络 (chapter 6)",
 }
 
 
 def section(number: str, title: str) -> Section:
     return Section(COURSE, CHAPTERS[number.split(".")[0]], number, title)
+
+
+# Today's Keras seeds its initializers from Python's random module, which the course's
+# tf.random.set_seed does not reach: as written, the seeded Keras programs are not deterministic
+# (python -m harness.report.determinism), so what the text prints of them is one draw among many.
+DRAW = ("as written the program is not deterministic on today's Keras (TF 2.15's Keras 2 and Keras 3 alike): "
+        "its tf.random.set_seed does not reach the seeds Keras draws the initial weights with (Python's random "
+        "module; reports/determinism-tf215.md, reports/determinism-tf221.md), so the text's number is one draw "
+        "among many, as an unseeded program's")
+
+# Keras 3 (TF 2.16 on) counts the optimizer's variables into the total model.summary() prints.
+OPTIMIZER_COUNTED = ("Keras 3's model.summary() adds the optimizer's variables to Total params (its new line "
+                     "'Optimizer params'); Keras 2, which the text ran, counted the model's only. Trainable "
+                     "params is the text's")
+
+
+def summary_counts(where: Section, total: str, trainable: str | None = None) -> tuple[Printed, ...]:
+    """What ``model.summary()`` prints after fit, as the text prints it: its Total params (which
+    Keras 3 counts otherwise) and Trainable params (the text's total where it prints no other)."""
+    def count(line: str) -> Callable[[Record], str]:
+        return lambda r: f"{r.scalars['summary'][line]:,}"
+
+    return (Printed("model.summary(): Total params", total, count("Total params"), where, precision="exact",
+                    known_difference=OPTIMIZER_COUNTED),
+            Printed("model.summary(): Trainable params", trainable or total, count("Trainable params"), where,
+                    precision="exact"))
