@@ -451,13 +451,18 @@ def _matrix(experiments: list[Experiment], devices: list[Device], root: Path, ar
     print(console.check_summary(results))
     found = [console.result_json(r) for r in results]
     if args.update and args.json_out.exists():
-        kept = json.loads(args.json_out.read_text(encoding="utf-8")).get("results", [])
-        ran = {r["experiment"] for r in found}
-        found = [r for r in kept if r["experiment"] not in ran] + found
+        found = updated(json.loads(args.json_out.read_text(encoding="utf-8")).get("results", []), found)
     document = {"environment": fingerprints, "manifest": manifests, "results": found}
     atomic_write(args.json_out, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
     print(f"wrote {args.json_out}")
     return _status(results)
+
+
+def updated(kept: list[dict[str, Any]], found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A release's results brought up to date: the new ones, and the old ones of the experiments
+    this run did not make."""
+    ran = {r["experiment"] for r in found}
+    return [r for r in kept if r["experiment"] not in ran] + found
 
 
 def _same_bits(a: object, b: object) -> bool:

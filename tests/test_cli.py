@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from harness import banners
+from harness.cli import updated
 from harness.execution import modes
 from harness.experiments import catalog
 from harness.store import golden
@@ -184,17 +186,13 @@ def test_an_output_file_gets_its_folder_made_inside_a_writable_one(tmp_path):
     assert json.loads(out.read_text())["results"][0]["experiment"] == "tensor_creation"
 
 
-def test_a_release_s_matrix_column_is_brought_up_to_date_for_the_experiments_named(tmp_path):
+def test_a_release_s_matrix_column_is_brought_up_to_date_for_the_experiments_named():
     """--update keeps what the file holds of the others, replaces the named ones' results."""
-    out = tmp_path / "tf215.json"
     old = [{"experiment": "mse_regression", "mode": "eager", "cell": "identical"},
-           {"experiment": "tensor_creation", "mode": "eager", "cell": "FAIL (from an older run)"}]
-    out.write_text(json.dumps({"environment": {}, "manifest": {}, "results": old}))
-    done = cli("matrix", "tensor_creation", "--device", "cpu", "--json-out", str(out), "--update", "--jobs", "1")
-    assert done.returncode == 0, done.stdout + done.stderr
-    found = json.loads(out.read_text())["results"]
-    assert [(r["experiment"], r["cell"]) for r in found] == [("mse_regression", "identical"),
-                                                            ("tensor_creation", "identical")]
+           {"experiment": "tensor_creation", "mode": "eager", "cell": "FAIL (from an older run)"},
+           {"experiment": "tensor_creation", "mode": "xla", "cell": "identical"}]
+    new = [{"experiment": "tensor_creation", "mode": "eager", "cell": "identical"}]
+    assert updated(old, new) == [old[0], new[0]]
 
 
 def test_an_output_file_under_a_file_is_refused_naming_it(tmp_path):
@@ -265,14 +263,30 @@ def test_without_tensorflow_the_command_says_which_extra_to_install():
     assert "Traceback" not in done.stderr
 
 
-def test_tensorflow_s_start_up_banners_are_left_out_unless_verbose():
-    """A run's standard error holds its progress, not TensorFlow's notices; --verbose shows them."""
+def test_tensorflow_s_start_up_banners_are_left_out():
+    """A run's standard error holds its progress, not TensorFlow's notices."""
     quiet = harness("run", "constant", "--jobs", "1")  # a fresh process: TensorFlow starts in it
     assert quiet.returncode == 0, quiet.stderr
     assert "constant on CPU:0 (eager): done" in quiet.stderr
     assert not any(banners.is_banner(line.encode()) for line in quiet.stderr.splitlines()), quiet.stderr
-    loud = harness("--verbose", "run", "constant", "--jobs", "1")
-    assert any(banners.is_banner(line.encode()) for line in loud.stderr.splitlines()), loud.stderr
+
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_the_filter_drops_the_banners_from_file_descriptor_2_unless_verbose(tmp_path, verbose):
+    """What child processes write goes through it too: it filters the descriptor, not sys.stderr."""
+    banner = b"I0000 00:00:1796532363.807974   22403 port.cc:153] oneDNN custom operations are on.\n"
+    kept = b"  constant on CPU:0 (eager): done in 0.0 s\n"
+    saved = os.dup(2)
+    try:
+        with (tmp_path / "stderr").open("wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            with banners.filtered(enabled=not verbose):
+                os.write(2, banner + kept)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    assert (tmp_path / "stderr").read_bytes() == (banner + kept if verbose else kept)
 
 
 def test_only_the_banners_are_left_out():
