@@ -232,3 +232,13 @@ def test_regeneration_refuses_to_run_under_xdist(pytester):
     result = nested(pytester, "-n", "2", "--force-regen")
     assert result.ret == pytest.ExitCode.USAGE_ERROR  # nothing ran
     result.stderr.fnmatch_lines(["*drop -n*"])
+
+
+def test_a_golden_read_back_as_a_record_holds_every_table():
+    """The ledger judges a kernel class's golden as a record (its validation values included)."""
+    from harness.record import TABLES
+
+    stored = golden.load(golden.ROOT, "cpu", "lstm_stock", None)
+    record = stored.record("lstm_stock", "cpu")
+    assert set(stored.tables) == {"columns", "validation", "checkpoints", "batches"} == set(TABLES)
+    assert record.tables() == stored.tables and record.scalars == stored.scalars

@@ -304,3 +304,20 @@ def test_a_claim_may_fail_under_a_class_only_as_its_golden_does():
     assert as_golden.ok and not as_golden.holds
     assert "does not hold under kernel class x_onednn_off" in as_golden.describe()
     assert not check_claim(experiment, claim, settled, kernels=KernelGolden("x", diverging)).ok
+
+
+def test_every_printed_number_and_claim_is_found_in_every_class_s_golden():
+    """Under a covered class the ledger reads that class's golden as a record: each printed
+    number and each claim of every experiment can be located there, whatever tables it has."""
+    from harness.judge.ledger import check_claim
+
+    manifest = golden.read_manifest(golden.ROOT, "cpu") or {}
+    for key in manifest["kernel_classes"]:
+        for experiment in catalog.all_experiments():
+            stored = golden.load(golden.ROOT, "cpu", experiment.name, experiment.table_columns(), key)
+            kernels_golden = KernelGolden(key, stored.record(experiment.name, "cpu"))
+            for number in experiment.printed:
+                check_printed(experiment, number, kernels_golden.record, kernels_golden)
+            for claim in experiment.claims:
+                if not claim.needs:
+                    check_claim(experiment, claim, kernels_golden.record, None, kernels_golden)

@@ -239,10 +239,7 @@ def kernel_golden(root: Path, experiment: Experiment, kind: str) -> ledger.Kerne
     covered = coverage(root, kind)
     if covered is None or not covered.known or covered.kernel_class == covered.base:
         return None
-    stored = load(root, experiment, kind)
-    record = Record(experiment.name, "golden", kind, "", columns=stored.tables.get("columns", {}),
-                    scalars=stored.scalars, checkpoints=stored.tables.get("checkpoints", {}))
-    return ledger.KernelGolden(covered.kernel_class, record)
+    return ledger.KernelGolden(covered.kernel_class, load(root, experiment, kind).record(experiment.name, kind))
 
 
 def judge(root: Path, experiment: Experiment, record: Record,

@@ -80,11 +80,9 @@ def _final_weights(experiment: Experiment, stored: Golden) -> dict[str, float]:
 def _oracle(experiment: Experiment, stored: Golden, dtype: Any) -> dict[str, float]:
     from harness.execution import kernels
     from harness.oracle import agreement, programs
-    from harness.record import Record
 
     run = programs.train(experiment.name, stored.scalars, dtype, kernels=kernels.current())
-    record = Record(experiment.name, "golden", "cpu", "", columns=stored.tables.get("columns", {}),
-                    scalars=stored.scalars, checkpoints=stored.tables.get("checkpoints", {}))
+    record = stored.record(experiment.name, "cpu")
     return {c: float(d.max()) for c, d in agreement.distances(run, record).items()}
 
 

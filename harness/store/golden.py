@@ -81,6 +81,13 @@ class Golden:
     scalars: dict[str, Any]
     tables: dict[str, Table] = field(default_factory=dict)
 
+    def record(self, experiment: str, kind: str) -> Record:
+        """The golden as the record of the run that wrote it (every table it holds)."""
+        table = self.tables.get
+        return Record(experiment, "golden", kind, "", scalars=self.scalars, columns=table("columns", {}),
+                      validation=table("validation", {}), checkpoints=table("checkpoints", {}),
+                      batches=table("batches", {}))
+
 
 def kind_dir(root: Path, kind: str) -> Path:
     if kind not in KINDS:
