@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import ast
 import re
+import shlex
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,3 +66,47 @@ def test_the_readme_is_read_in_five_minutes():
     """About 200 lines: what the project is, the two commands, how to read check, the
     experiments, the layout and the links; the rest is in docs/."""
     assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 200
+
+
+@pytest.fixture
+def own_catalogue():
+    """The catalogue built again with the user's modules, and again without them afterwards."""
+    from harness.experiments import catalog
+
+    catalog._catalog.cache_clear()
+    yield
+    catalog._catalog.cache_clear()
+
+
+def test_the_guide_to_adding_a_program_works_as_written(tmp_path, monkeypatch, own_catalogue):
+    """docs/adding-a-program.md, followed as written: its module into a file, then each of its
+    commands; what a command's comment says it prints, it prints."""
+    from tests.helpers import cli
+
+    guide = (ROOT / "docs" / "adding-a-program.md").read_text(encoding="utf-8")
+    (code,) = re.findall(r"```python\n(.*?)```", guide, re.S)
+    module = re.match(r"# (\w+)\.py\n", code)
+    assert module, "the guide's module names its file on its first line"
+    (tmp_path / f"{module.group(1)}.py").write_text(code, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    commands = [line for block in re.findall(r"```sh\n(.*?)```", guide, re.S) for line in block.splitlines()]
+    assert len(commands) >= 5
+    for line in commands:
+        command, _, says = (part.strip() for part in line.partition("  # "))
+        words = shlex.split(command)
+        if words[0] == "export":
+            for assignment in words[1:]:
+                name, _, value = assignment.partition("=")
+                monkeypatch.setenv(name, value)
+            continue
+        assert words[:3] == ["python", "-m", "harness"], line
+        done = cli(*words[3:])
+        assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
+        if words[3] == "run":
+            assert says in done.stdout, f"{line}: the guide says it prints {says!r}\n{done.stdout}"
+        if words[3] == "list":
+            assert "gradient_descent_lr0999" in done.stdout
+        if words[3] == "check":
+            assert "1 runs: 1 identical" in done.stdout and "1 claims: 1 hold" in done.stdout, done.stdout
+    assert (tmp_path / "my_golden" / "cpu" / "gradient_descent_lr0999.csv").is_file()

@@ -10,12 +10,34 @@ declared twice or unknown, a claim needing an experiment outside its run group.
 from __future__ import annotations
 
 import functools
+import importlib
+import os
 from collections.abc import Iterable
 from types import ModuleType
 
-from harness.errors import DeclarationError, UnknownName
+from harness.errors import DeclarationError, HarnessError, UnknownName
 from harness.execution import modes
 from harness.experiments.declare import Experiment, NotRunnable, with_printed
+
+# Modules of the user's own, added to the catalogue after the note's and the course's
+# (docs/adding-a-program.md): importable names, comma-separated.
+SECTIONS_VARIABLE = "HARNESS_SECTIONS"
+
+
+def _own_sections() -> list[ModuleType]:
+    found = []
+    for name in (n.strip() for n in os.environ.get(SECTIONS_VARIABLE, "").split(",")):
+        if not name:
+            continue
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise HarnessError(f"{SECTIONS_VARIABLE}: cannot import {name!r} ({exc}); name a module on the "
+                               "Python path (PYTHONPATH), e.g. my_programs for my_programs.py") from None
+        if not isinstance(getattr(module, "EXPERIMENTS", None), tuple):
+            raise HarnessError(f"{SECTIONS_VARIABLE}: {name!r} ({module.__file__}) declares no EXPERIMENTS tuple")
+        found.append(module)
+    return found
 
 
 def _sections() -> list[ModuleType]:
@@ -37,7 +59,7 @@ def _sections() -> list[ModuleType]:
 
     return [loss_functions, tensor_basics, c1_2_design, c1_3_tensors, c1_4_functions, c1_6_iris,
             c2_1_preliminaries, c2_2_learning_rate, c2_4_loss_functions, c2_5_regularization,
-            c2_6_optimizers, c3_keras_iris, c3_mnist, c6_rnn]
+            c2_6_optimizers, c3_keras_iris, c3_mnist, c6_rnn, *_own_sections()]
 
 
 def build(sections: Iterable[ModuleType]) -> dict[str, Experiment]:
