@@ -58,3 +58,12 @@ def test_a_bug_of_the_harness_exits_3_with_its_traceback(monkeypatch, tmp_path, 
     assert done.returncode == INTERNAL_ERROR, done
     assert "Traceback (most recent call last)" in done.stderr and "a bug in the recorder" in done.stderr
     assert "internal error: the harness itself failed" in done.stderr
+
+
+def test_each_run_that_lands_says_what_is_left():
+    """A long check tells its reader how far it is: each landed run, and how many are still to come."""
+    said: list[str] = []
+    jobs = [pool.Job("constant", "CPU:0"), pool.Job("tensor_creation", "CPU:0")]
+    pool.run_all(jobs, 1, pool.WorkerSetup(), progress=said.append)
+    landed = [line for line in said if "done in" in line]
+    assert landed[0].endswith("; 1 of 2 runs left") and landed[1].endswith("; all 2 runs done"), said

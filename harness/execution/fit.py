@@ -1,6 +1,7 @@
 """Runs a Keras program (``harness.experiments.keras.Fit``) into an outcome: ``fit`` with one
-callback added that records what ``fit`` reports per epoch and, at each validation epoch, the
-validation values and every weight.
+callback added that records what ``fit`` reports per epoch, on the validation data at the epochs
+it validates, the weights every N epochs, and the running values within the first and last
+epochs; then the counts ``model.summary()`` prints and what the program computes after ``fit``.
 
 ``tf.keras.backend.clear_session()`` first: Keras names layers from process-wide counters
 (a second ``Dense`` is ``dense_1``), and a run must not depend on what ran before it. The

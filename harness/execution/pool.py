@@ -150,7 +150,9 @@ def run_all(jobs: Sequence[Job], workers: int, setup: WorkerSetup,
         found[i] = done
         job = jobs[i]
         outcome = f"done in {seconds:.1f} s" if done.error is None else f"stopped: {done.error}"
-        say(f"  {job.experiment} on {job.device} ({job.mode}): {outcome}")
+        left = found.count(None)
+        say(f"  {job.experiment} on {job.device} ({job.mode}): {outcome}; "
+            + (f"{left} of {len(jobs)} runs left" if left else f"all {len(jobs)} runs done"))
 
     # Starting a worker costs a TensorFlow of its own (seconds): only when at least two long
     # jobs can run side by side is it worth it.

@@ -59,8 +59,8 @@ class Fit:
     # that a prefix shorter than an epoch has rows to compare, and the values a log prints within
     # the last epoch are recorded); None: none.
     batch_every: int | None = None
-    # The weights are recorded every N epochs (and the run's last); default: at each epoch the
-    # program validates, or every epoch where it does not.
+    # The weights are recorded every N epochs (N divides the program's epochs, so its last is one);
+    # default: at each epoch the program validates, or every epoch where it does not.
     weights_every: int | None = None
     # A whole run's seconds on this project's 2-core machine (the pool gives long runs a process).
     seconds: float = 0.0
