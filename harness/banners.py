@@ -23,7 +23,8 @@ BANNERS = re.compile(
     rb"|To enable the following instructions: .*"  # the CPU-feature notice's second line
     # Keras's tf.data pipeline names an attribute TensorFlow's op does not know; TensorFlow says it
     # ignores it ("This may be expected if your graph generating binary is newer than this binary").
-    rb"|E\d{4} [\d:.]+ +\d+ node_def_util\.cc:\d+\] NodeDef mentions attribute use_unbounded_threadpool .*")
+    rb"|(?:E\d{4} [\d:.]+ +\d+ |[\d-]+ [\d:.]+: E \S*?)node_def_util\.cc:\d+\] "
+    rb"NodeDef mentions attribute use_unbounded_threadpool .*")
 
 
 def is_banner(line: bytes) -> bool:

@@ -293,7 +293,10 @@ def test_only_the_banners_are_left_out():
     for line in ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
                  "I0000 00:00:1796532363.807974   22403 port.cc:153] oneDNN custom operations are on.",
                  "2026-12-06 04:41:05.960603: I tensorflow/core/util/port.cc:113] oneDNN custom operations are on.",
-                 "To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild TensorFlow"):
+                 "To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild TensorFlow",
+                 "E0000 00:00:1.2   7 node_def_util.cc:682] NodeDef mentions attribute use_unbounded_threadpool which",
+                 "2026-12-06 06:27:59.233082: E tensorflow/core/framework/node_def_util.cc:680] NodeDef mentions "
+                 "attribute use_unbounded_threadpool which is not in the op definition"):
         assert banners.is_banner(line.encode()), line
     for line in ("W0000 00:00:1796532363.807974   22403 op_kernel.cc:1857] OP_REQUIRES failed",
                  "error: golden file golden/cpu/x.yml does not exist", "  constant on CPU:0 (eager): done in 0.0 s",
