@@ -242,3 +242,18 @@ def test_a_golden_read_back_as_a_record_holds_every_table():
     record = stored.record("lstm_stock", "cpu")
     assert set(stored.tables) == {"columns", "validation", "checkpoints", "batches"} == set(TABLES)
     assert record.tables() == stored.tables and record.scalars == stored.scalars
+
+
+def test_a_kernel_class_s_missing_copy_is_named_when_the_base_s_disagrees(tmp_path):
+    """AVX2 keeps its own iris_rmsprop.csv and .yml (NaN from another epoch): with its .csv
+    removed, the base's table disagrees with the class's scalars, and the refusal names the
+    missing copy as well as the two files that disagree."""
+    from harness.errors import GoldenError
+
+    shutil.copytree(golden.ROOT / "cpu", tmp_path / "cpu")
+    own = golden.kernel_dir(tmp_path, "cpu", "avx2")
+    (own / "iris_rmsprop.csv").unlink()
+    with pytest.raises(GoldenError) as refused:
+        golden.load(tmp_path, "cpu", "iris_rmsprop", None, "avx2")
+    assert own / "iris_rmsprop.csv" in refused.value.also
+    assert f"{own / 'iris_rmsprop.csv'} may be the file that is missing" in str(refused.value)

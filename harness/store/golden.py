@@ -246,13 +246,30 @@ def load(root: Path, kind: str, experiment: str, expected: dict[str, list[str]] 
     declared = scalars.get(NON_FINITE, {})
     if not isinstance(declared, dict):
         raise GoldenError(target.scalars, f"{NON_FINITE} is not a mapping of tables")
-    tables = {table: read_table(target.tables[table], columns, declared.get(table), target.scalars)
+    tables = {table: _read_beside(target, table, columns, declared.get(table),
+                                  kernel_dir(root, kind, kernel_class) if kernel_class else None)
               for table, columns in expected.items()}
     for table in declared:
         if table not in tables:
             raise GoldenError(target.scalars, f"{NON_FINITE} names the table {table!r}, which this "
                                               f"experiment does not record")
     return Golden(scalars, tables)
+
+
+def _read_beside(target: GoldenPaths, table: str, columns: list[str], non_finite: Any, own: Path | None) -> Table:
+    """A table with its scalars; where one comes from a kernel class's folder and the other from the
+    base (a class keeps only the files that differ) and the two disagree, the class's copy of the
+    other may be the file that is missing: it is named too."""
+    path = target.tables[table]
+    try:
+        return read_table(path, columns, non_finite, target.scalars)
+    except GoldenError as exc:
+        if own is None or not exc.also or (path.parent == own) == (target.scalars.parent == own):
+            raise
+        absent = own / (path.name if target.scalars.parent == own else target.scalars.name)
+        raise GoldenError(exc.path, f"{exc.problem}; kernel class {own.name} has its own copy of one of the two "
+                                    f"but not {absent.name}: {absent} may be the file that is missing",
+                          also=(*exc.also, absent)) from None
 
 
 def read_table(path: Path, expected: list[str], non_finite: Any = None, scalars: Path | None = None) -> Table:
