@@ -113,7 +113,8 @@ def measure(names: Sequence[str], whole: bool, jobs: int) -> dict[str, Any]:
         done = list(pool.map(lambda job: _fresh(*job), runs))
     rows = []
     for i, e in enumerate(experiments):
-        pairs = [done[6 * i + 2 * k:6 * i + 2 * k + 2] for k in range(len(VARIANTS))]
+        mine = done[2 * len(VARIANTS) * i:2 * len(VARIANTS) * (i + 1)]  # two runs of each variant, in order
+        pairs = [mine[2 * k:2 * k + 2] for k in range(len(VARIANTS))]
         rows.append({"experiment": e.name, "batches": None if whole or e.fit is None else e.fit.prefix,
                      **{v: difference(*pair) for v, pair in zip(VARIANTS, pairs, strict=True)}})
         print(f"  {e.name}: " + "; ".join(f"{v} {rows[-1][v] or 'identical'}" for v in VARIANTS), file=sys.stderr,

@@ -185,11 +185,12 @@ def predictions(encode: Any, offered: list[str], word: str) -> Any:
 def letters_fit(data: Any, model: Any, name: str, variables: dict[str, tuple[int, ...]], after: Any) -> Fit:
     return Fit(data, model, letters_compile, dict(batch_size=32, epochs=100), ("loss", "sparse_categorical_accuracy"),
                variables, (checkpoint(name, "loss"), INT_PRED), prefix=10, weights_every=10, seconds=8.0,
-               callbacks=lambda line: [line(checkpoint(name, "loss"))], after=after, after_scalars=("predictions",))
+               callbacks=saving(checkpoint(name, "loss")), after=after, after_scalars=("predictions",))
 
 
-def _saving(saved_as: str) -> Any:
-    return lambda line: [line(checkpoint(saved_as, "val_loss"))]
+def saving(written: Line) -> Any:
+    """The program's callbacks: its ModelCheckpoint, as written or adapted."""
+    return lambda line: [line(written)]
 
 
 def _rnn(units: int, inputs: int, name: str = "simple_rnn") -> dict[str, tuple[int, ...]]:
@@ -322,7 +323,7 @@ def stock_fit(layer: Any, name: str, gates: int, saved_as: str, seconds: float) 
     return Fit(stock_data, stock_model(layer), stock_compile,
                dict(batch_size=64, epochs=50, validation_freq=1), ("loss",), variables,
                (checkpoint(saved_as, "val_loss"),), prefix=33, batch_every=4, weights_every=10, seconds=seconds,
-               callbacks=_saving(saved_as),
+               callbacks=saving(checkpoint(saved_as, "val_loss")),
                after=stock_after, after_scalars=STOCK_SCALARS)
 
 
