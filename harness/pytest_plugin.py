@@ -37,8 +37,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="train the Keras programs whole (default: their declared prefix, compared with "
                          "the whole run's golden rows; their printed numbers and claims then skip)")
     group.addoption("--modes", default="all", metavar="MODES",
-                    help="execution modes of the training loops to check against the eager "
-                         f"goldens and to benchmark: all or some of {','.join(modes.MODES)} (default all)")
+                    help="execution modes of the training programs to check against the goldens of "
+                         "their reference mode, and of the loops to benchmark: all or some of "
+                         f"{','.join(modes.MODES)} (default all)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -109,10 +110,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("device", params, scope="session")
     if "mode" in metafunc.fixturenames:
         metafunc.parametrize("mode", config._harness_modes)  # type: ignore[attr-defined]
-    if "other_mode" in metafunc.fixturenames:
-        # The modes judged against the reference (eager), which is judged by its golden itself.
-        metafunc.parametrize("other_mode", [m for m in config._harness_modes  # type: ignore[attr-defined]
-                                            if m != modes.REFERENCE])
+    if "moded" in metafunc.fixturenames:
+        # Each training program in each mode judged against its reference mode's golden (the
+        # reference itself is judged by its golden).
+        chosen = config._harness_modes  # type: ignore[attr-defined]
+        metafunc.parametrize("moded", [pytest.param((e, m), id=f"{e.name}-{m}") for e in catalog.all_experiments()
+                                       for m in modes.others(e, chosen)])
     if "trainer" in metafunc.fixturenames:
         trainers = catalog.training_experiments()
         if "benchmark" in metafunc.fixturenames and config.getoption("benchmark_disable", False):
@@ -137,7 +140,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _subject(item: pytest.Item) -> Experiment | None:
     params = getattr(item, "callspec", None)
     params = params.params if params else {}
-    for key in ("experiment", "trainer", "printed", "claim"):
+    for key in ("experiment", "trainer", "moded", "printed", "claim"):
         value = params.get(key)
         found = value[0] if isinstance(value, tuple) else value
         if isinstance(found, Experiment):
@@ -242,8 +245,8 @@ def record_of(pytestconfig: pytest.Config) -> RecordOf:
 
     cache: dict[tuple[str, str, str], Record] = {}
 
-    def get(experiment: Experiment, device: Device, mode: str = modes.REFERENCE) -> Record:
-        key = (experiment.name, device.name, mode)
+    def get(experiment: Experiment, device: Device, mode: str | None = None) -> Record:
+        key = (experiment.name, device.name, mode or modes.reference(experiment))
         if key not in cache:
             try:
                 cache[key] = run(experiment, device, mode=mode, batches=prefix(pytestconfig, experiment))

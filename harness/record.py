@@ -41,7 +41,7 @@ class Record:
     columns: Table = field(default_factory=dict)
     scalars: dict[str, Any] = field(default_factory=dict)
     placement: str = ""
-    # The execution mode of a training loop (harness.execution.modes).
+    # The execution mode it ran in (harness.execution.modes).
     mode: str = "eager"
     # Weights and optimizer state at checkpoints, where the program does not print them.
     checkpoints: Table = field(default_factory=dict)
@@ -119,17 +119,6 @@ def non_finite_summary(tables: dict[str, Table]) -> dict[str, Any]:
     """``non_finite_cells`` of each table that has any, by table name (empty when none has)."""
     return {name: found for name, table in tables.items()
             if (found := non_finite_cells(table)) is not None}
-
-
-def first_non_finite_epoch(tables: dict[str, Table]) -> int | None:
-    """The epoch at which a run turns to NaN or an infinity, in any table (None: never)."""
-    found = non_finite_summary(tables)
-    return min((f["first_epoch"] for f in found.values()), default=None)
-
-
-def last_epoch(record: Record) -> int:
-    """The last epoch a run recorded, in any table (a prefix of a run ends before its program's)."""
-    return max(int(table["epoch"][-1]) for table in record.tables().values())
 
 
 def iter_values(table: Table) -> Iterator[tuple[str, list[Any]]]:

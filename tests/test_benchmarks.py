@@ -76,7 +76,7 @@ def test_training_loop(benchmark, trainer, device, mode):
     # Every round starts from the initial weights: each gives the first call's record.
     assert _same(again, first)
     assert first.placement.endswith(device.name), first.placement
-    difference = trainer.training.mode_difference(mode)
+    difference = trainer.mode_difference(mode)
     _finish(benchmark, epochs, first_call_s, experiment=trainer.name, device=device.name,
             device_kind=device.kind, mode=mode, first_result_samples_s=firsts,
             declared_difference=difference.why if difference else "")

@@ -24,16 +24,15 @@ from harness.experiments import catalog
 from harness.experiments.declare import Experiment
 from harness.experiments.training import ModeDifference
 from harness.judge.verdict import departure, mode_verdict
-from harness.record import NON_FINITE, Record, Table, non_finite_summary
+from harness.record import NON_FINITE, TABLES, Record, Table, non_finite_summary
 from harness.store import golden
 
 
 def _declarations() -> Iterator[tuple[str, str | None, ModeDifference]]:
     """(experiment, kernel class or None for the base, declaration), for every declaration."""
     classes = sorted(p.name for p in (golden.ROOT / "cpu" / golden.KERNELS).iterdir() if p.is_dir())
-    for e in catalog.training_experiments():
-        assert e.training is not None
-        for declared in e.training.known_mode_differences:
+    for e in catalog.all_experiments():
+        for declared in e.known_mode_differences:
             yield e.name, None, declared
         for key in classes:
             for mode, sig in golden.read_mode_signatures(golden.ROOT, "cpu", key, e.name).items():
@@ -50,8 +49,14 @@ def _golden(name: str, key: str | None) -> golden.Golden:
     return golden.load(golden.ROOT, "cpu", name, catalog.get(name).table_columns(), key)
 
 
-def _epochs(eager: dict[str, Table]) -> list[int]:
-    return sorted({epoch for table in eager.values() for epoch in table["epoch"]})
+def _epochs(e: Experiment, tables: dict[str, Table]) -> list[int]:
+    """The epochs the tables' rows lie in (a Keras batch row, in the epoch of its batch)."""
+    return sorted({e.epoch_of(name, label) for name, table in tables.items() for label in table["epoch"]})
+
+
+def _record(e: Experiment, tables: dict[str, Table], scalars: dict[str, Any], mode: str) -> Record:
+    return Record(e.name, "CPU:0", "cpu", "synthetic", scalars=scalars, mode=mode,
+                  **{name: tables.get(name, {}) for name in TABLES})
 
 
 def _shaped(e: Experiment, eager: golden.Golden, mode: str, first: int, ulps: float,
@@ -62,23 +67,23 @@ def _shaped(e: Experiment, eager: golden.Golden, mode: str, first: int, ulps: fl
     tables = {name: {c: list(v) for c, v in table.items()} for name, table in eager.tables.items()}
     diverging = {c for table in tables.values() for c, v in table.items()
                  if c != "epoch" and any(isinstance(x, float) and math.isnan(x) for x in v)} or {"loss"}
-    for table in tables.values():
+    for name, table in tables.items():
         for column in diverging & set(table):
             values = table[column]
-            for i, epoch in enumerate(table["epoch"]):
-                values[i] = math.nan if nan_from is not None and epoch >= nan_from else (
+            for i, label in enumerate(table["epoch"]):
+                values[i] = math.nan if nan_from is not None and e.epoch_of(name, label) >= nan_from else (
                     0.5 if isinstance(values[i], float) and math.isnan(values[i]) else values[i])
     if nan_from is None or first < nan_from:
-        table, column, i = next((t, c, t["epoch"].index(first)) for t in tables.values() if first in t["epoch"]
-                                for c in t if c != "epoch" and math.isfinite(t[c][t["epoch"].index(first)]))
+        table, column, i = next((t, c, i) for name, t in tables.items() for i, label in enumerate(t["epoch"])
+                                if e.epoch_of(name, label) == first
+                                for c in t if c != "epoch" and math.isfinite(t[c][i]))
         bits = np.float32(table[column][i]).view(np.int32)
         step = int(ulps) if math.isfinite(ulps) else 1
         table[column][i] = float((bits + step if bits >= 0 else bits - step).astype(np.int32).view(np.float32))
     scalars = {k: v for k, v in eager.scalars.items() if k != NON_FINITE}
     if found := non_finite_summary(tables):
         scalars[NON_FINITE] = found
-    return Record(e.name, "CPU:0", "cpu", "synthetic", columns=tables.get("columns", {}), scalars=scalars,
-                  mode=mode, checkpoints=tables.get("checkpoints", {}))
+    return _record(e, tables, scalars, mode)
 
 
 def _violations(declared: ModeDifference, epochs: list[int]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -102,12 +107,11 @@ def _violations(declared: ModeDifference, epochs: list[int]) -> Iterator[tuple[s
 def test_every_declaration_is_met_by_one_record_and_violated_by_others(name, key, declared):
     e = catalog.get(name)
     eager = _golden(name, key)
-    epochs = _epochs(eager.tables)
+    epochs = _epochs(e, eager.tables)
     as_declared = _shaped(e, eager, declared.mode, declared.first_epoch, declared.max_ulp, declared.diverges_at)
     assert mode_verdict(departure(e, eager, as_declared), declared) == "declared", (
         f"no record meets {declared.signature}: measured {departure(e, eager, as_declared)}")
-    identical = Record(name, "CPU:0", "cpu", "synthetic", columns=eager.tables.get("columns", {}),
-                       scalars=eager.scalars, mode=declared.mode, checkpoints=eager.tables.get("checkpoints", {}))
+    identical = _record(e, eager.tables, eager.scalars, declared.mode)
     assert mode_verdict(departure(e, eager, identical), declared) == "NOW IDENTICAL"
     violations = list(_violations(declared, epochs))
     assert len(violations) >= 2
@@ -116,17 +120,17 @@ def test_every_declaration_is_met_by_one_record_and_violated_by_others(name, key
         assert mode_verdict(measured, declared) == "CHANGED", (what, measured, declared.signature)
 
 
-def _cut(record: Record, through: int) -> Record:
+def _cut(e: Experiment, record: Record, through: int) -> Record:
     """The record of a prefix of the run: its rows up to epoch ``through`` (a table kept at the
     end of a run only has one row at the prefix's end, as a prefix run records it: a row the
     golden does not have, so it is not compared)."""
-    def rows(table: Table) -> Table:
-        keep = [i for i, epoch in enumerate(table.get("epoch", [])) if epoch <= through]
+    def rows(name: str, table: Table) -> Table:
+        keep = [i for i, label in enumerate(table.get("epoch", [])) if e.epoch_of(name, label) <= through]
         if not keep and table:
             return {c: [through] if c == "epoch" else v[:1] for c, v in table.items()}
         return {c: [v[i] for i in keep] for c, v in table.items()}
 
-    return dataclasses.replace(record, columns=rows(record.columns), checkpoints=rows(record.checkpoints))
+    return dataclasses.replace(record, **{name: rows(name, table) for name, table in record.tables().items()})
 
 
 @pytest.mark.parametrize("name, key, declared", DECLARATIONS,
@@ -135,18 +139,18 @@ def test_a_prefix_is_held_to_what_the_declaration_says_of_its_epochs(name, key, 
     """`check --epochs N`: identical before the declared first epoch, as declared from it."""
     e = catalog.get(name)
     eager = _golden(name, key)
-    epochs = [x for x in _epochs(eager.tables) if x in eager.tables["columns"]["epoch"]]
+    epochs = [x for x in _epochs(e, eager.tables) if x in eager.tables["columns"]["epoch"]]
     whole = _shaped(e, eager, declared.mode, declared.first_epoch, declared.max_ulp, declared.diverges_at)
     before = [x for x in epochs if x < declared.first_epoch]
     if before:
-        cut = _cut(whole, before[-1])
+        cut = _cut(e, whole, before[-1])
         assert mode_verdict(departure(e, eager, cut), declared, before[-1]) == "identical"
     for through in [x for x in epochs if x >= declared.first_epoch][:2] + epochs[-1:]:
-        cut = _cut(whole, through)
+        cut = _cut(e, whole, through)
         assert mode_verdict(departure(e, eager, cut), declared, through) == "declared", through
     for what, shape in _violations(declared, epochs):
         shaped = _shaped(e, eager, declared.mode, **shape)
-        cut = _cut(shaped, epochs[-1])
+        cut = _cut(e, shaped, epochs[-1])
         assert mode_verdict(departure(e, eager, cut), declared, epochs[-1]) == "CHANGED", what
 
 

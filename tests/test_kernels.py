@@ -266,7 +266,7 @@ def test_a_class_records_a_mode_only_where_it_departs_from_the_declaration():
     moved_columns["w1_0"][3] = float(np.nextafter(np.float32(moved_columns["w1_0"][3]), np.float32(2)))
     moved = Record(experiment.name, "CPU:0", "cpu", "", columns=moved_columns, scalars=stored.scalars,
                    mode="function")
-    declared = experiment.training.mode_difference("xla")
+    declared = experiment.mode_difference("xla")
     assert mode_signatures(experiment, eager, [same]) == {}  # function: identical, as declared
     assert mode_signatures(experiment, eager, [moved]) == {"function": (moved_columns["epoch"][3], 1.0, None)}
     as_xla = Record(experiment.name, "CPU:0", "cpu", "", columns=stored.tables["columns"], scalars=stored.scalars,

@@ -3,15 +3,20 @@ the programs' data and the initial weights recorded in the golden."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from harness.execution import kernels
 from harness.execution.run import pinned
+from harness.experiments import catalog
+from harness.experiments.keras import IN_FULL
 from harness.judge.ledger import check_claim
 from harness.judge.verdict import load
 from harness.oracle import agreement, programs
+from harness.oracle import keras as keras_oracle
 from harness.report import bands
 from harness.store import golden
 
@@ -173,3 +178,74 @@ def test_the_oracles_fused_multiply_add_rounds_once():
     assert np.sum(double_rounded != want) >= 10, "the inputs no longer tell one rounding from two"
     got = np.array([fma32(float(x), float(y), float(z)) for x, y, z in zip(a, b, c, strict=True)], dtype=np.float32)
     assert np.array_equal(got.view(np.int32), want.view(np.int32)), int(np.sum(got != want))
+
+
+# ---- the Keras programs: evaluated from the weights their goldens record ------------------
+
+KERAS = [e for e in catalog.all_experiments() if e.fit is not None]
+
+
+def _in_full(experiment) -> bool:
+    return all(math.prod(shape) <= IN_FULL for shape in experiment.fit.variables.values())
+
+
+def test_every_keras_program_whose_golden_holds_its_weights_is_followed():
+    """A program whose every weight the golden records in full is followed by the oracle; one
+    with a digest cannot be (and one that could be but is not would pass unseen)."""
+    assert sorted(e.name for e in KERAS if _in_full(e) and e.fit.metrics[0] == "loss"
+                  and "sparse_categorical_accuracy" in e.fit.metrics) == sorted(keras_oracle.FOLLOWED)
+
+
+@pytest.mark.parametrize("name", sorted(keras_oracle.FOLLOWED))
+def test_keras_oracle_has_the_programs_samples(name):
+    """The samples the oracle evaluates on are the program's (its validation split, or its
+    training set in any order)."""
+    experiment = catalog.get(name)
+    x, y, *_ = experiment.fit.data()
+    ours_x, ours_y = keras_oracle.FOLLOWED[name].data()
+    if keras_oracle.FOLLOWED[name].table == "validation":
+        held = int(len(x) * experiment.fit.fit["validation_split"])
+        x, y = x[-held:], y[-held:]
+    def samples(x, y) -> list:
+        return sorted(zip(np.asarray(x, dtype=np.float32).reshape(len(x), -1).tolist(), np.asarray(y).tolist(),
+                          strict=True))
+
+    assert samples(x, y) == samples(ours_x, ours_y)
+
+
+@pytest.mark.parametrize("name", sorted(keras_oracle.FOLLOWED))
+def test_keras_oracle_agrees_with_the_golden(name, record_property):
+    """From each recorded epoch's weights, NumPy's loss within the band of what fit reported
+    (the L2 penalty included where the program regularizes), the accuracy and the letters
+    predicted after the last epoch exactly."""
+    experiment = catalog.get(name)
+    found = load(golden.ROOT, experiment, "cpu")
+    compared, largest, wrong = keras_oracle.disagreements(name, found.tables, experiment.fit.variables,
+                                                          found.scalars.get("predictions"))
+    record_property("largest_ulp", largest)
+    print(f"{name}: {compared} epochs, the oracle's loss within {largest:.0f} ULP of fit's")
+    # Every recorded epoch's weights are followed by a report (a next epoch's: all but the last).
+    assert compared == len(found.tables["checkpoints"]["epoch"]) - keras_oracle.FOLLOWED[name].offset
+    assert not wrong, "\n".join(wrong)
+
+
+def test_keras_oracle_sees_a_moved_report_and_a_wrong_prediction():
+    """The agreement above can fail: a loss moved past the band, an accuracy changed or another
+    printed letter is each a disagreement."""
+    name = "rnn_onehot_1pre1"
+    experiment = catalog.get(name)
+    found = load(golden.ROOT, experiment, "cpu")
+    predictions = found.scalars["predictions"]
+
+    def moved(column: str, change) -> dict:
+        tables = {t: {c: list(v) for c, v in table.items()} for t, table in found.tables.items()}
+        row = tables["columns"]["epoch"].index(11)  # the loss the weights of epoch 10 give
+        tables["columns"][column][row] = change(tables["columns"][column][row])
+        return tables
+
+    far = moved("loss", lambda v: float((np.float32(v).view(np.int32) + keras_oracle.BAND + 1).view(np.float32)))
+    assert keras_oracle.disagreements(name, far, experiment.fit.variables, predictions)[2]
+    other = moved("sparse_categorical_accuracy", lambda v: 0.8 if v == 1.0 else 1.0)
+    assert keras_oracle.disagreements(name, other, experiment.fit.variables, predictions)[2]
+    wrong = [*predictions[:-1], predictions[-1][:-1] + "b"]
+    assert keras_oracle.disagreements(name, found.tables, experiment.fit.variables, wrong)[2]

@@ -18,13 +18,14 @@ from harness.execution import kernels
 from harness.record import Record
 
 
-def run_under(key: str, names: Sequence[str], mode: str, jobs: int, device: str = "CPU:0",
+def run_under(key: str, names: Sequence[str], mode: str | None, jobs: int, device: str = "CPU:0",
               progress: Callable[[str], None] | None = None) -> list[Record]:
-    """The records of ``names`` (in that order) run in ``mode`` under kernel class ``key``."""
+    """The records of ``names`` (in that order) run in ``mode`` (None: as written) under kernel
+    class ``key``."""
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
-    say(f"kernel class {key}, {mode}: {len(names)} experiments")
-    command = [sys.executable, "-m", "harness", "run", "--json", "--device", device, "--mode", mode,
-               "--jobs", str(jobs), *names]
+    say(f"kernel class {key}, {mode or 'as written'}: {len(names)} experiments")
+    command = [sys.executable, "-m", "harness", "run", "--json", "--device", device,
+               *(("--mode", mode) if mode else ()), "--jobs", str(jobs), *names]
     env = kernels.environment(key, os.environ)
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -34,13 +35,12 @@ def run_under(key: str, names: Sequence[str], mode: str, jobs: int, device: str 
 
 
 def run_every_mode(key: str, names: Sequence[str], trainers: Sequence[str], jobs: int,
-                   device: str = "CPU:0") -> dict[str, dict[str, Record]]:
-    """Under kernel class ``key``: ``names`` eagerly, and the training experiments among them
-    (``trainers``) in every other mode; mode -> experiment -> record."""
+                   device: str = "CPU:0") -> tuple[dict[str, Record], dict[str, dict[str, Record]]]:
+    """Under kernel class ``key``: ``names`` as written, and the GradientTape loops among them
+    (``trainers``) in every other mode (mode -> experiment -> record)."""
     from harness.execution import modes
 
-    found = {modes.REFERENCE: {r.experiment: r for r in run_under(key, names, modes.REFERENCE, jobs, device)}}
-    for mode in modes.MODES:
-        if mode != modes.REFERENCE and trainers:
-            found[mode] = {r.experiment: r for r in run_under(key, trainers, mode, jobs, device)}
-    return found
+    as_written = {r.experiment: r for r in run_under(key, names, None, jobs, device)}
+    others = {mode: {r.experiment: r for r in run_under(key, trainers, mode, jobs, device)}
+              for mode in modes.MODES if mode != modes.REFERENCE and trainers}
+    return as_written, others

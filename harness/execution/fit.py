@@ -16,6 +16,7 @@ import hashlib
 import math
 import re
 import tempfile
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -75,7 +76,10 @@ class Recorder(tf.keras.callbacks.Callback):  # type: ignore[misc]
         self.epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        # ``batch``: the last batch this call ran (with steps_per_execution N, a call runs N).
+        # ``batch``: the last batch this call ran (with steps_per_execution N, a call runs N; an
+        # epoch's last call, cut short by the end of the data, still says N: Keras 3.15 reports
+        # batch 35 for the 33rd and last step of an epoch of 33).
+        batch = min(batch, self.params["steps"] - 1)
         steps = self.epoch * self.params["steps"] + batch + 1
         every = self.declared.batch_every
         if every and self.epoch in (0, self.declared.epochs - 1) and (batch + 1) % every == 0:
@@ -131,13 +135,42 @@ def _line(found: dict[str, str]) -> Any:
     return value
 
 
-def run_fit(fit: Fit, epochs: int | None = None, batches: int | None = None) -> Outcome:
-    """One run of the program: whole, its first ``epochs`` epochs, or its first ``batches`` batches."""
+@contextlib.contextmanager
+def _xla_allowed(switches: Mapping[str, Any]) -> Iterator[None]:
+    """Keras 3 turns ``jit_compile=True`` off, with a warning, wherever op determinism is on (its
+    ``model_supports_jit``), and the harness turns it on for every run: an XLA mode of a Keras
+    program runs with it off, as on any user's machine (the matrix runs each run twice and once
+    more in a fresh process: a nondeterministic one is seen there)."""
+    from tensorflow.python.framework import config
+
+    if not switches.get("jit_compile") or not config.is_op_determinism_enabled():
+        yield
+        return
+    config.disable_op_determinism()
+    try:
+        yield
+    finally:
+        config.enable_op_determinism()
+
+
+def _check_switches(model: Any, switches: Mapping[str, Any]) -> None:
+    """Keras sets aside a switch it cannot honour with a warning only: a mode must run as named."""
+    for name in ("jit_compile", "run_eagerly"):
+        if name in switches and bool(getattr(model, name)) != bool(switches[name]):
+            raise HarnessError(f"Keras {tf.keras.__version__ if hasattr(tf.keras, '__version__') else ''} "
+                               f"compiled the model with {name}={getattr(model, name)} where the mode asks for "
+                               f"{name}={switches[name]}: this mode does not run here")
+
+
+def run_fit(fit: Fit, epochs: int | None = None, batches: int | None = None,
+            switches: Mapping[str, Any] | None = None) -> Outcome:
+    """One run of the program: whole, its first ``epochs`` epochs, or its first ``batches``
+    batches; ``switches``, an execution mode's ``compile`` arguments (``harness.execution.modes``)."""
     with tempfile.TemporaryDirectory(prefix="harness-fit-") as folder, contextlib.chdir(folder):
-        return _run(fit, epochs, batches)
+        return _run(fit, epochs, batches, switches or {})
 
 
-def _run(fit: Fit, epochs: int | None, batches: int | None) -> Outcome:
+def _run(fit: Fit, epochs: int | None, batches: int | None, switches: Mapping[str, Any]) -> Outcome:
     tf.keras.backend.clear_session()
     x_train, y_train, *validation = fit.data()
     if bool(validation) and not fit.validates:
@@ -146,7 +179,9 @@ def _run(fit: Fit, epochs: int | None, batches: int | None) -> Outcome:
     as_written: dict[str, str] = {}
     line = _line(as_written)
     model = fit.model()
-    model.compile(**fit.compile(line))
+    with _xla_allowed(switches):
+        model.compile(**fit.compile(line), **switches)
+        _check_switches(model, switches)
     count = min(epochs or fit.epochs, fit.epochs)
     recorder = Recorder(fit, count, batches)
     per_epoch = math.ceil(len(x_train) * (1 - fit.fit.get("validation_split", 0.0)) / fit.fit.get("batch_size", 32))
@@ -155,6 +190,9 @@ def _run(fit: Fit, epochs: int | None, batches: int | None) -> Outcome:
     given = {"validation_data": validation[0]} if validation and not (batches and batches < per_epoch) else {}
     callbacks = [*(fit.callbacks(line) if fit.callbacks else ()), recorder]
     model.fit(x_train, y_train, **{**fit.fit, **given, "epochs": count}, verbose=0, callbacks=callbacks)
+    if recorder.params["steps"] != fit.steps_per_epoch:
+        raise HarnessError(f"fit counts {recorder.params['steps']} steps per epoch; the declaration names "
+                           f"{fit.steps_per_epoch} (steps_per_epoch)")
     found = {name: tuple(int(d) for d in variable.shape) for name, variable in weights(model).items()}
     if found != fit.variables:
         raise HarnessError(f"the model's variables are {found}; its declaration names {fit.variables}")

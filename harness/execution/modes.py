@@ -1,19 +1,28 @@
-"""The execution modes of the training loops: one registry, name -> builder.
+"""The execution modes of the training programs: one registry, name -> how each kind runs in it.
 
 The CLI, the pytest options, the benchmarks and the sensitivity report all read this
 registry; nothing lists the modes a second time. Importing it does not start
 TensorFlow (the builders import it when they build), so the reports can read it too.
 
-- ``eager``: the program's loop as written, one Python iteration per step (the reference);
-- ``function``: each step under ``tf.function``, the loop still in Python;
-- ``xla``: that step compiled by XLA (``jit_compile=True``);
+A GradientTape loop (chapters 1 and 2) is built in each mode; a Keras program (chapters 3
+to 6) runs ``fit`` with Keras's own switches for it, given to ``compile``:
+
+- ``eager``: the loop as written, one Python iteration per step (the loops' reference);
+  Keras: ``run_eagerly=True``;
+- ``function``: each step under ``tf.function``, the loop still in Python; Keras: the
+  default compiled ``fit``, the program as written (the Keras programs' reference);
+- ``xla``: that step compiled by XLA; Keras: ``jit_compile=True``;
 - ``fused``: the whole loop, epochs and batches, in one graph, recording in TensorArrays;
-- ``fused_xla``: that graph compiled by XLA.
+  Keras: ``steps_per_execution=4``, four steps in one call of the compiled function;
+- ``fused_xla``: that graph compiled by XLA; Keras: both switches.
+
+Each program is judged in every other mode against the golden of the mode it runs in as
+written (``reference``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +30,14 @@ from harness.errors import UnknownName
 
 if TYPE_CHECKING:
     from harness.execution.loops import Loop
+    from harness.experiments.declare import Experiment
 
+# The mode a GradientTape loop runs in as written, and a Keras program's (its compiled fit).
 REFERENCE = "eager"
+KERAS_REFERENCE = "function"
+# Keras's steps_per_execution in the fused modes: above 1, and a divisor of every declared
+# batch_every (a run records the running values only where an execution ends).
+STEPS_PER_EXECUTION = 4
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,9 @@ class Mode:
     summary: str
     # Turns a built Loop into the function that runs its epochs into a recorder.
     build: Callable[[Loop], Callable[[Any], None]]
+    # A Keras program's switches for this mode, given to its compile; and what they do.
+    keras: Mapping[str, Any]
+    keras_summary: str
 
 
 def _python(compile_as: str | None) -> Callable[[Loop], Callable[[Any], None]]:
@@ -54,14 +72,35 @@ def _fused(jit_compile: bool) -> Callable[[Loop], Callable[[Any], None]]:
 MODES: dict[str, Mode] = {
     mode.name: mode
     for mode in (
-        Mode("eager", "the program's loop as written, one Python iteration per step", _python(None)),
-        Mode("function", "each step under tf.function, the loop in Python", _python("function")),
-        Mode("xla", "each step under tf.function(jit_compile=True)", _python("xla")),
-        Mode("fused", "the whole loop, epochs and batches, in one graph (tf.while_loop)",
-             _fused(False)),
-        Mode("fused_xla", "that graph compiled by XLA", _fused(True)),
+        Mode("eager", "the program's loop as written, one Python iteration per step", _python(None),
+             {"run_eagerly": True}, "compile(run_eagerly=True): the train step op by op"),
+        Mode("function", "each step under tf.function, the loop in Python", _python("function"),
+             {}, "the default compiled fit, as the program writes it"),
+        Mode("xla", "each step under tf.function(jit_compile=True)", _python("xla"),
+             {"jit_compile": True}, "compile(jit_compile=True)"),
+        Mode("fused", "the whole loop, epochs and batches, in one graph (tf.while_loop)", _fused(False),
+             {"steps_per_execution": STEPS_PER_EXECUTION},
+             f"compile(steps_per_execution={STEPS_PER_EXECUTION}): that many steps per call"),
+        Mode("fused_xla", "that graph compiled by XLA", _fused(True),
+             {"jit_compile": True, "steps_per_execution": STEPS_PER_EXECUTION}, "both switches"),
     )
 }
+
+
+def reference(experiment: Experiment) -> str:
+    """The mode the program runs in as written: its golden's."""
+    return KERAS_REFERENCE if experiment.fit is not None else REFERENCE
+
+
+def of(experiment: Experiment) -> list[str]:
+    """The modes the experiment runs in: every mode for a training program, its reference for
+    a one-shot computation."""
+    return names() if experiment.runs_in_modes else [reference(experiment)]
+
+
+def others(experiment: Experiment, among: list[str] | None = None) -> list[str]:
+    """The modes judged against the experiment's reference golden (of ``among``, default all)."""
+    return [m for m in of(experiment) if m != reference(experiment) and (among is None or m in among)]
 
 
 def names() -> list[str]:

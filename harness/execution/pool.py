@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError, ProgramError
+from harness.execution import modes
 
 if TYPE_CHECKING:
     from harness.experiments.declare import Experiment
@@ -29,7 +30,8 @@ from harness.record import Record
 class Job:
     experiment: str
     device: str
-    mode: str = "eager"
+    # None: as the program is written (harness.execution.modes.reference).
+    mode: str | None = None
     epochs: int | None = None
     # The golden folder whose initial weights the run must draw before it trains (check).
     golden: str | None = None
@@ -119,6 +121,13 @@ def _work(job: Job) -> tuple[Done, float]:
 LONG = 1000.0
 
 
+def _label(job: Job) -> str:
+    """``mse_regression on CPU:0 (eager)``: the mode it runs in, as written or asked for."""
+    from harness.experiments import catalog
+
+    return f"{job.experiment} on {job.device} ({job.mode or modes.reference(catalog.get(job.experiment))})"
+
+
 def cost(job: Job) -> float:
     """A rough order of a job's length: steps of its loop (one-shot programs cost nothing)."""
     from harness.experiments import catalog
@@ -126,7 +135,7 @@ def cost(job: Job) -> float:
     return run_cost(catalog.get(job.experiment), job.epochs, job.mode) * (2 if job.twice else 1)
 
 
-def run_cost(experiment: Experiment, epochs: int | None = None, mode: str = "eager",
+def run_cost(experiment: Experiment, epochs: int | None = None, mode: str | None = None,
              share: float | None = None) -> float:
     """A run's rough length in steps of an eager loop: its epochs (a tenth of that in a compiled
     mode); a Keras program's measured seconds (about 330 steps a second), or ``share`` of them."""
@@ -135,7 +144,8 @@ def run_cost(experiment: Experiment, epochs: int | None = None, mode: str = "eag
             share = min(epochs or experiment.fit.epochs, experiment.fit.epochs) / experiment.fit.epochs
         return experiment.fit.seconds * share * 330
     training = experiment.training
-    return 0.0 if training is None else float(epochs or training.epochs) * (1.0 if mode == "eager" else 0.1)
+    compiled = mode not in (None, modes.REFERENCE)
+    return 0.0 if training is None else float(epochs or training.epochs) * (0.1 if compiled else 1.0)
 
 
 def run_all(jobs: Sequence[Job], workers: int, setup: WorkerSetup,
@@ -151,7 +161,7 @@ def run_all(jobs: Sequence[Job], workers: int, setup: WorkerSetup,
         job = jobs[i]
         outcome = f"done in {seconds:.1f} s" if done.error is None else f"stopped: {done.error}"
         left = found.count(None)
-        say(f"  {job.experiment} on {job.device} ({job.mode}): {outcome}; "
+        say(f"  {_label(job)}: {outcome}; "
             + (f"{left} of {len(jobs)} runs left" if left else f"all {len(jobs)} runs done"))
 
     # Starting a worker costs a TensorFlow of its own (seconds): only when at least two long
@@ -159,7 +169,7 @@ def run_all(jobs: Sequence[Job], workers: int, setup: WorkerSetup,
     if not fresh and (workers <= 1 or sum(cost(job) >= LONG for job in jobs) < 2):
         setup.apply()
         for i in order:
-            say(f"  {jobs[i].experiment} on {jobs[i].device} ({jobs[i].mode}): running")
+            say(f"  {_label(jobs[i])}: running")
             land(i, *_work(jobs[i]))
     else:
         context = multiprocessing.get_context("spawn")

@@ -44,10 +44,11 @@ class Timing:
 
 
 def run(experiment: Experiment, device: Device, epochs: int | None = None,
-        mode: str = modes.REFERENCE, expected_initial: dict[str, Any] | None = None,
+        mode: str | None = None, expected_initial: dict[str, Any] | None = None,
         batches: int | None = None) -> Record:
-    """One run; ``epochs`` shortens a training loop (its printed rows stay the program's; a
-    count beyond the program's own runs the whole program), ``batches`` a Keras program's ``fit``.
+    """One run, in ``mode`` (default: as the program is written); ``epochs`` shortens a training
+    loop (its printed rows stay the program's; a count beyond the program's own runs the whole
+    program), ``batches`` a Keras program's ``fit``.
     ``expected_initial`` (the golden's ``<variable>_initial`` scalars) stops the run before it
     trains when it drew other weights."""
     if batches is not None and experiment.fit is None:
@@ -55,7 +56,7 @@ def run(experiment: Experiment, device: Device, epochs: int | None = None,
     return _execute(experiment, device, epochs, mode, expected_initial, timed=False, batches=batches)[0]
 
 
-def run_and_time(experiment: Experiment, device: Device, mode: str = modes.REFERENCE,
+def run_and_time(experiment: Experiment, device: Device, mode: str | None = None,
                  expected_initial: dict[str, Any] | None = None) -> tuple[Record, Timing]:
     """A whole run, and one call of its loop timed in the steady state."""
     record, timing = _execute(experiment, device, None, mode, expected_initial, timed=True)
@@ -63,18 +64,21 @@ def run_and_time(experiment: Experiment, device: Device, mode: str = modes.REFER
     return record, timing
 
 
-def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: str,
+def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: str | None,
              expected_initial: dict[str, Any] | None, timed: bool,
              batches: int | None = None) -> tuple[Record, Timing | None]:
     from harness.execution.loops import Loop
 
-    modes.get(mode)
+    mode = modes.reference(experiment) if mode is None else modes.get(mode).name
     if experiment.epochs is None and epochs is not None:
         raise HarnessError(f"{experiment.name} has no training loop: --epochs applies to the training "
                            "experiments (python -m harness list marks them)")
-    if not experiment.trains and (mode != modes.REFERENCE or timed):
-        raise HarnessError(f"{experiment.name} has no GradientTape loop: --mode applies to the training "
-                           "loops of chapters 1 and 2 (python -m harness list marks them)")
+    if mode not in modes.of(experiment):
+        raise HarnessError(f"{experiment.name} has no training loop: --mode applies to the training "
+                           "programs (python -m harness list marks them)")
+    if timed and not experiment.trains:
+        raise HarnessError(f"{experiment.name} has no GradientTape loop to time: the benchmarks time "
+                           "the loops of chapters 1 and 2")
     training = experiment.training
     if training is not None and epochs is not None:
         epochs = min(epochs, training.epochs)
@@ -83,7 +87,7 @@ def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: s
         if experiment.fit is not None:
             from harness.execution.fit import run_fit
 
-            outcome = run_fit(experiment.fit, epochs, batches)
+            outcome = run_fit(experiment.fit, epochs, batches, modes.get(mode).keras)
         elif training is None:
             if experiment.fn is None:
                 raise HarnessError(f"{experiment.name} declares neither a program nor a training loop")

@@ -85,10 +85,14 @@ def build(sections: Iterable[ModuleType]) -> dict[str, Experiment]:
 def validate(experiment: Experiment, others: dict[str, Experiment]) -> None:
     problems = (experiment.training.problems() if experiment.training else
                 experiment.fit.problems() if experiment.fit else [])
-    for difference in experiment.training.known_mode_differences if experiment.training else ():
-        if difference.mode not in modes.MODES or difference.mode == modes.REFERENCE:
-            problems.append(f"declares a difference for mode {difference.mode!r}; modes that can differ "
-                            f"from the reference: {', '.join(m for m in modes.MODES if m != modes.REFERENCE)}")
+    declared = [d.mode for d in experiment.known_mode_differences]
+    for mode in declared:
+        if mode not in modes.others(experiment):
+            problems.append(f"declares a difference for mode {mode!r}; modes that can differ from its "
+                            f"reference ({modes.reference(experiment)}): {', '.join(modes.others(experiment))}")
+    twice = sorted({m for m in declared if declared.count(m) > 1})
+    if twice:
+        problems.append(f"declares a difference for mode(s) {twice} twice")
     for claim in experiment.claims:
         for needed in claim.needs:
             if needed not in others:
@@ -120,7 +124,7 @@ def not_runnable() -> list[NotRunnable]:
 
 
 def training_experiments() -> list[Experiment]:
-    """The experiments with a training loop: those that run in every execution mode."""
+    """The experiments with a GradientTape loop (chapters 1 and 2)."""
     return [e for e in all_experiments() if e.trains]
 
 

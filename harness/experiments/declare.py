@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 if TYPE_CHECKING:
     from harness.experiments.keras import Fit
-    from harness.experiments.training import Training
+    from harness.experiments.training import ModeDifference, Training
     from harness.record import Record
 
 NOTE: Final = "note"
@@ -189,7 +189,25 @@ class Experiment:
 
     @property
     def trains(self) -> bool:
+        """A GradientTape loop (chapters 1 and 2)."""
         return self.training is not None
+
+    @property
+    def runs_in_modes(self) -> bool:
+        """A training program, either kind: it runs in every execution mode."""
+        return self.training is not None or self.fit is not None
+
+    @property
+    def known_mode_differences(self) -> tuple[ModeDifference, ...]:
+        return (self.training.known_mode_differences if self.training else
+                self.fit.known_mode_differences if self.fit else ())
+
+    def mode_difference(self, mode: str) -> ModeDifference | None:
+        return next((d for d in self.known_mode_differences if d.mode == mode), None)
+
+    def epoch_of(self, table: str, label: int) -> int:
+        """The epoch a row of a table lies in (a Keras batch row is labelled by its batch)."""
+        return self.fit.epoch_of(table, label) if self.fit else label
 
     @property
     def epochs(self) -> int | None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.experiments.training import ModeDifference
 from harness.record import flat_names
 
 # A declared line's value in the run: ``line(SGD_LR)``, or with the program's names the line
@@ -52,6 +53,9 @@ class Fit:
     variables: dict[str, tuple[int, ...]]
     # The lines that raise on some release, as written and adapted.
     lines: tuple[Line, ...] = ()
+    # The steps of one epoch as fit counts them (checked by each run): the epoch a row of the
+    # batches table, labelled by its global batch number, lies in.
+    steps_per_epoch: int = 1
     # The batches the default test run trains (whole runs: ``python -m harness check``); its
     # rows are compared with the whole run's golden.
     prefix: int = 1
@@ -72,6 +76,9 @@ class Fit:
     # metrics): more scalars of the record, with these names. A run cut short does not get there.
     after: Callable[[Any, LineValue], dict[str, Any]] | None = None
     after_scalars: tuple[str, ...] = ()
+    # The Keras execution modes that do not reproduce the compiled fit bit for bit, as measured
+    # (``harness.execution.modes``; the first epoch counts a batch row in the epoch it lies in).
+    known_mode_differences: tuple[ModeDifference, ...] = ()
 
     @property
     def epochs(self) -> int:
@@ -116,11 +123,15 @@ class Fit:
         """The epochs a run of ``epochs`` records the weights at."""
         return list(range(self.checkpoint_every, epochs + 1, self.checkpoint_every))
 
+    def epoch_of(self, table: str, label: int) -> int:
+        """The epoch a row lies in: a batch row's label counts batches since the start of fit."""
+        return -(-label // self.steps_per_epoch) if table == "batches" else label
+
     def problems(self) -> list[str]:
         """What is inconsistent in this declaration (empty when nothing is)."""
         found = []
-        if self.prefix < 1:
-            found.append(f"its prefix of {self.prefix} batches trains nothing")
+        if self.prefix < 1 or self.steps_per_epoch < 1:
+            found.append(f"its prefix ({self.prefix} batches) or steps per epoch ({self.steps_per_epoch}) is below 1")
         if (self.after is None) != (not self.after_scalars):
             found.append("declares code after fit without the scalars it gives, or the scalars without the code")
         if self.epochs % self.checkpoint_every:

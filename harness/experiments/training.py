@@ -228,9 +228,6 @@ class Training:
         """A column of the update rule's state (``m_w_3``, ``global_step``), not of the values."""
         return any(column == s or column.startswith(f"{s}_") for s in self.update.state_names())
 
-    def mode_difference(self, mode: str) -> ModeDifference | None:
-        return next((d for d in self.known_mode_differences if d.mode == mode), None)
-
     def problems(self) -> list[str]:
         """What is inconsistent in this declaration (empty when nothing is)."""
         found = []
@@ -254,10 +251,6 @@ class Training:
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             found.append(f"prints the column(s) {duplicated} twice")
-        modes = [d.mode for d in self.known_mode_differences]
-        twice = sorted({m for m in modes if modes.count(m) > 1})
-        if twice:
-            found.append(f"declares a difference for mode(s) {twice} twice")
         if (self.after is None) != (not self.after_scalars):
             found.append("names the scalars of its after-loop code without the code, or the other way")
         if self.epochs < 1 or self.print_every < 1:

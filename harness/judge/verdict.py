@@ -14,7 +14,7 @@ from harness.experiments.keras import AS_WRITTEN, WEIGHTS_SHA256
 from harness.experiments.training import ModeDifference
 from harness.judge import ledger
 from harness.judge.compare import Comparison, compare
-from harness.record import Record, first_non_finite_epoch, last_epoch
+from harness.record import Record, non_finite_summary
 from harness.store import golden
 from harness.store.golden import Golden
 
@@ -100,6 +100,8 @@ class Result:
     # experiment declares for that mode.
     mode_verdict: ModeVerdict | None = None
     declared: ModeDifference | None = None
+    # Where it left that golden (epoch), by how much at most, and where it turned to NaN.
+    departed: tuple[int | None, float, int | None] | None = None
     # Run to run, bit for bit: "" when every run of it gave the same bits, else where they part.
     nondeterministic: str = ""
     # The steady time of one step of its loop, when it was timed (the matrix).
@@ -123,11 +125,22 @@ class Result:
         )
 
 
-def signature(comparison: Comparison) -> tuple[int | None, float]:
+def signature(experiment: Experiment, comparison: Comparison) -> tuple[int | None, float]:
     """Where a run first differs from its golden (the earliest epoch in any table, None when
     only its structure or scalars differ) and by how much at most."""
-    firsts = [c.first_beyond for c in comparison.columns if c.first_beyond is not None]
+    firsts = [experiment.epoch_of(c.table, c.first_beyond) for c in comparison.columns if c.first_beyond is not None]
     return (min(firsts) if firsts else None), comparison.max_ulp
+
+
+def first_nan(experiment: Experiment, record: Record) -> int | None:
+    """The epoch at which a run turns to NaN or an infinity, in any table (None: never)."""
+    found = non_finite_summary(record.tables())
+    return min((experiment.epoch_of(table, f["first_epoch"]) for table, f in found.items()), default=None)
+
+
+def reached(experiment: Experiment, record: Record) -> int:
+    """The last epoch a run reached, in any table (a prefix of a run ends before its program's)."""
+    return max(experiment.epoch_of(name, int(table["epoch"][-1])) for name, table in record.tables().items())
 
 
 def departure(experiment: Experiment, eager: Golden, run: Record) -> golden.ModeSignature:
@@ -136,18 +149,17 @@ def departure(experiment: Experiment, eager: Golden, run: Record) -> golden.Mode
     comparison = against(eager, experiment, run, exact=True)
     if comparison.status == "identical":
         return None
-    first, largest = signature(comparison)
+    first, largest = signature(experiment, comparison)
     if first is None:
         raise HarnessError(f"{experiment.name} in mode {run.mode}: differs from the eager run in its "
                            f"structure or scalars, not its trajectory: {comparison.explain()}")
-    return first, largest, first_non_finite_epoch(run.tables())
+    return first, largest, first_nan(experiment, run)
 
 
 def declared_mode(root: Path, experiment: Experiment, kind: str, mode: str) -> ModeDifference | None:
     """What is declared for a mode under this process's kernel class: the class's own
     measurement where the goldens hold one, else the experiment's declaration."""
-    assert experiment.training is not None
-    declared = experiment.training.mode_difference(mode)
+    declared = experiment.mode_difference(mode)
     key = held_to(root, kind)
     if key is None:
         return declared
@@ -165,11 +177,10 @@ def declared_mode(root: Path, experiment: Experiment, kind: str, mode: str) -> M
 def mode_signatures(experiment: Experiment, eager: Record, runs: list[Record]) -> dict[str, golden.ModeSignature]:
     """How each mode's run departs from the eager run of the same kernel class, where that is
     not what the experiment declares: a class's own declarations, for the golden store."""
-    assert experiment.training is not None
     own: dict[str, golden.ModeSignature] = {}
     for run in runs:
         measured = departure(experiment, Golden(eager.scalars, eager.tables()), run)
-        declared = experiment.training.mode_difference(run.mode)
+        declared = experiment.mode_difference(run.mode)
         if measured != (None if declared is None else declared.signature):
             own[run.mode] = measured
     return own
@@ -195,30 +206,30 @@ def mode_verdict(measured: golden.ModeSignature, declared: ModeDifference | None
 
 
 def judge_mode(root: Path, experiment: Experiment, record: Record, whole: bool = True) -> Result:
-    """A run in another execution mode against the eager golden, bit for bit, and against what
+    """A run in another execution mode against its reference golden, bit for bit, and against what
     is declared for that mode (``declared_mode``); a prefix (``whole=False``), against what the
     declaration says of its epochs."""
-    assert experiment.training is not None
     try:
         declared = declared_mode(root, experiment, record.device_kind, record.mode)
         comparison = agreement(root, experiment, record)
     except GoldenError as exc:
-        return Result(record, None, exc, declared=experiment.training.mode_difference(record.mode))
-    first, largest = signature(comparison)
-    through = None if whole else last_epoch(record)
+        return Result(record, None, exc, declared=experiment.mode_difference(record.mode))
+    first, largest = signature(experiment, comparison)
+    departed = (first, largest, first_nan(experiment, record))
+    through = None if whole else reached(experiment, record)
     verdict = (mode_verdict(None, declared, through) if comparison.status == "identical"
                # A structure or scalar that differs, or a table that cannot be compared: never declared.
                else "DIFFERS" if comparison.problems or first is None
-               else mode_verdict((first, largest, first_non_finite_epoch(record.tables())), declared, through))
-    return Result(record, comparison, mode_verdict=verdict, declared=declared)
+               else mode_verdict((first, largest, departed[2]), declared, through))
+    return Result(record, comparison, mode_verdict=verdict, declared=declared, departed=departed)
 
 
 def describe_mode(result: Result) -> str:
     """A mode verdict in words: where the run left the eager golden, and what is declared."""
     comparison = result.comparison
     assert comparison is not None and result.mode_verdict is not None
-    first, largest = signature(comparison)
-    nan = first_non_finite_epoch(result.record.tables())
+    assert result.departed is not None
+    first, largest, nan = result.departed
     measured = f"from epoch {first}, max {largest:.0f} ULP" + (f", NaN from epoch {nan}" if nan is not None else "")
     declared = result.declared
     said = (f"declared from epoch {declared.first_epoch}, max {declared.max_ulp:.0f} ULP"

@@ -84,7 +84,7 @@ def check_summary(results: Sequence[Result]) -> str:
     rows = [(r.record.experiment, r.record.device, r.record.mode, result_cell(r)) for r in results]
     counts = Counter(_outcome(r) for r in results)
     lines = [
-        table(("experiment", "device", "mode", "against its (eager) golden"), rows),
+        table(("experiment", "device", "mode", "against its golden"), rows),
         f"{len(results)} runs: " + ", ".join(f"{n} {what}" for what, n in counts.items()),
     ]
     details = [str(r.error) for r in results if r.error]

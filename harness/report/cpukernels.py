@@ -53,8 +53,7 @@ def _measure_class(key: str, names: Sequence[str], jobs: int) -> dict[str, Any]:
     experiments = catalog.select(list(names)) if names else catalog.all_experiments()
     trainers = [e for e in experiments if e.trains]
     start = time.perf_counter()
-    others = emulate.run_every_mode(key, [e.name for e in experiments], [e.name for e in trainers], jobs)
-    eager = others.pop(modes.REFERENCE)
+    eager, others = emulate.run_every_mode(key, [e.name for e in experiments], [e.name for e in trainers], jobs)
     rows = []
     for e in experiments:
         record = eager[e.name]
@@ -62,7 +61,7 @@ def _measure_class(key: str, names: Sequence[str], jobs: int) -> dict[str, Any]:
         base_golden = golden.load(golden.ROOT, "cpu", e.name, columns)
         base = against(base_golden, e, record)
         held = against(golden.load(golden.ROOT, "cpu", e.name, columns, key), e, record, exact=True)
-        first, largest = signature(base)
+        first, largest = signature(e, base)
         # Every printed number a run can give again, by whether it reproduces (not by what is declared).
         comparable = [p for p in ledger.printed_checks(e, record) if not p.printed.not_comparable]
         changed = [n for n in sorted(set(base_golden.scalars) | set(record.scalars))
@@ -89,7 +88,7 @@ def _measure_class(key: str, names: Sequence[str], jobs: int) -> dict[str, Any]:
             own = golden.read_mode_signatures(golden.ROOT, "cpu", key, e.name)
             for mode, runs in others.items():
                 measured = departure(e, Golden(record.scalars, record.tables()), runs[e.name])
-                code = e.training.mode_difference(mode)
+                code = e.mode_difference(mode)
                 declared = own.get(mode, None if code is None else code.signature)
                 row["modes"][mode] = {"measured": measured, "declared": declared,
                                       "as_declared": measured == declared,
@@ -118,7 +117,7 @@ def _measure_openblas(core: str, names: Sequence[str], jobs: int) -> dict[str, A
     try:
         start = time.perf_counter()
         chosen = catalog.select(list(names)) if names else catalog.all_experiments()
-        records = emulate.run_under(here, [e.name for e in chosen], modes.REFERENCE, jobs)
+        records = emulate.run_under(here, [e.name for e in chosen], None, jobs)
         oracle = subprocess.run([sys.executable, "-m", "harness.oracle"], capture_output=True, text=True,
                                 check=True, env=dict(os.environ)).stdout
     finally:

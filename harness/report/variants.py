@@ -101,6 +101,14 @@ def _short_cell(result: dict[str, Any]) -> str:
     return cell
 
 
+def _as_written(name: str, mode: str) -> bool:
+    """A run in the mode its program is written in (eager for a loop, the compiled fit for Keras)."""
+    from harness.experiments import catalog
+
+    known = {e.name: e for e in catalog.all_experiments()}
+    return mode == (modes.reference(known[name]) if name in known else modes.REFERENCE)
+
+
 def table(columns: Sequence[Column]) -> list[str]:
     """Experiments (and modes) down, variants across; a cell is the run's verdict."""
     keys: list[tuple[str, str]] = []
@@ -112,7 +120,7 @@ def table(columns: Sequence[Column]) -> list[str]:
     keys.sort(key=lambda k: order.get(k[1], len(order)))
     rows = []
     for name, mode in keys:
-        cells = [f"`{name}`" + ("" if mode == modes.REFERENCE else f" ({mode})")]
+        cells = [f"`{name}`" + ("" if _as_written(name, mode) else f" ({mode})")]
         for column in columns:
             if column.document is None:
                 cells.append(column.missing)
@@ -122,7 +130,7 @@ def table(columns: Sequence[Column]) -> list[str]:
         rows.append(cells)
     printed = ["*printed numbers that reproduce*"]
     for column in columns:
-        results = [r for r in column.results() if r["mode"] == modes.REFERENCE]
+        results = [r for r in column.results() if _as_written(r["experiment"], r["mode"])]
         printed.append(f"{sum(r['printed_reproduced'] for r in results)} of "
                        f"{sum(r['printed'] for r in results)}" if results else "-")
     return markdown_table(["experiment", *[c.label for c in columns]], [*rows, printed])

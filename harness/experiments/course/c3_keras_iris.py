@@ -72,7 +72,7 @@ def iris_fit(model: Any) -> Fit:
     return Fit(iris_data, model, iris_compile,
                dict(batch_size=32, epochs=500, validation_split=0.2, validation_freq=20),
                ("loss", "sparse_categorical_accuracy"), {"dense_kernel": (4, 3), "dense_bias": (3,)},
-               (SGD_LR,), prefix=80, seconds=20.0)  # 20 epochs of 4 batches
+               (SGD_LR,), steps_per_epoch=4, prefix=80, seconds=20.0)  # 20 epochs
 
 
 def _last(column: str, table: str = "columns") -> Any:

@@ -94,7 +94,7 @@ def mnist_fit(data: Any, model: Any, dense: str, dense_1: str) -> Fit:
                ("loss", "sparse_categorical_accuracy"),
                {f"{dense}_kernel": (784, 128), f"{dense}_bias": (128,),
                 f"{dense_1}_kernel": (128, 10), f"{dense_1}_bias": (10,)},
-               prefix=200, batch_every=100, seconds=17.0)
+               steps_per_epoch=1875, prefix=200, batch_every=100, seconds=17.0)
 
 
 def _last(column: str, table: str = "columns") -> Any:

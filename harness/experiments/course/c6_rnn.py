@@ -322,7 +322,8 @@ def stock_fit(layer: Any, name: str, gates: int, saved_as: str, seconds: float) 
                  **_dense(100, 1)}
     return Fit(stock_data, stock_model(layer), stock_compile,
                dict(batch_size=64, epochs=50, validation_freq=1), ("loss",), variables,
-               (checkpoint(saved_as, "val_loss"),), prefix=33, batch_every=4, weights_every=10, seconds=seconds,
+               (checkpoint(saved_as, "val_loss"),), steps_per_epoch=33, prefix=33, batch_every=4, weights_every=10,
+               seconds=seconds,
                callbacks=saving(checkpoint(saved_as, "val_loss")),
                after=stock_after, after_scalars=STOCK_SCALARS)
 
