@@ -209,6 +209,9 @@ class Experiment:
         """The epoch a row of a table lies in (a Keras batch row is labelled by its batch)."""
         return self.fit.epoch_of(table, label) if self.fit else label
 
+    def ends_epoch(self, table: str, label: int) -> bool:
+        return self.fit.ends_epoch(table, label) if self.fit else True
+
     @property
     def epochs(self) -> int | None:
         """The program's epoch count, for a training loop or a Keras fit (None for the others)."""

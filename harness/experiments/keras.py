@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.experiments.training import ModeDifference
+from harness.experiments.training import ModeDifference, differing
 from harness.record import flat_names
 
 # A declared line's value in the run: ``line(SGD_LR)``, or with the program's names the line
@@ -127,6 +127,10 @@ class Fit:
         """The epoch a row lies in: a batch row's label counts batches since the start of fit."""
         return -(-label // self.steps_per_epoch) if table == "batches" else label
 
+    def ends_epoch(self, table: str, label: int) -> bool:
+        """Whether a row is taken at the end of its epoch (a prefix may stop inside one)."""
+        return table != "batches" or label % self.steps_per_epoch == 0
+
     def problems(self) -> list[str]:
         """What is inconsistent in this declaration (empty when nothing is)."""
         found = []
@@ -138,6 +142,17 @@ class Fit:
             found.append(f"trains {self.epochs} epochs, recording the weights every {self.checkpoint_every}: "
                          "its last epoch's weights would not be recorded")
         return found
+
+
+# Why a Keras program's XLA modes part from its compiled fit (measured on TF 2.21, CPU).
+KERAS_XLA = ("XLA compiles the whole train step (the layers' products, the RNN cells' loop, the loss and the "
+             "optimizer's update) into kernels of its own, which round otherwise than TensorFlow's oneDNN "
+             "kernels; the runs then drift apart")
+
+
+def xla_drift(first_epoch: int, max_ulp: float) -> tuple[ModeDifference, ...]:
+    """Both XLA modes, measured alike (steps_per_execution changes no bit of a Keras run here)."""
+    return differing(KERAS_XLA, xla=(first_epoch, max_ulp), fused_xla=(first_epoch, max_ulp))
 
 
 # The scalar that says, per declared line, what the line as written did on this release.

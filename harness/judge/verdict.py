@@ -138,9 +138,11 @@ def first_nan(experiment: Experiment, record: Record) -> int | None:
     return min((experiment.epoch_of(table, f["first_epoch"]) for table, f in found.items()), default=None)
 
 
-def reached(experiment: Experiment, record: Record) -> int:
-    """The last epoch a run reached, in any table (a prefix of a run ends before its program's)."""
-    return max(experiment.epoch_of(name, int(table["epoch"][-1])) for name, table in record.tables().items())
+def reached(experiment: Experiment, record: Record) -> tuple[int, bool]:
+    """The last epoch a run reached, in any table (a prefix of a run ends before its program's),
+    and whether it ran it to its end (a Keras prefix may stop inside an epoch)."""
+    return max((experiment.epoch_of(name, label), experiment.ends_epoch(name, label))
+               for name, table in record.tables().items() for label in (int(table["epoch"][-1]),))
 
 
 def departure(experiment: Experiment, eager: Golden, run: Record) -> golden.ModeSignature:
@@ -187,12 +189,14 @@ def mode_signatures(experiment: Experiment, eager: Record, runs: list[Record]) -
 
 
 def mode_verdict(measured: golden.ModeSignature, declared: ModeDifference | None,
-                 through: int | None = None) -> ModeVerdict:
+                 through: int | None = None, ended: bool = True) -> ModeVerdict:
     """A mode's measured departure against its declaration: only the declared one, exactly, is.
     A prefix of the run (its last epoch ``through``) is held to what the declaration says of
     those epochs: identical before the declared first epoch; from it, the same first epoch, no
     farther than declared, and NaN exactly where declared."""
     expected = declared if declared is None or through is None or declared.first_epoch <= through else None
+    if measured is None and not ended and expected is not None and expected.first_epoch == through:
+        return "identical"  # a prefix that stops inside the epoch the departure starts in may stop before it
     if measured is None:
         return "NOW IDENTICAL" if expected else "identical"
     if expected is None:
@@ -216,11 +220,11 @@ def judge_mode(root: Path, experiment: Experiment, record: Record, whole: bool =
         return Result(record, None, exc, declared=experiment.mode_difference(record.mode))
     first, largest = signature(experiment, comparison)
     departed = (first, largest, first_nan(experiment, record))
-    through = None if whole else reached(experiment, record)
-    verdict = (mode_verdict(None, declared, through) if comparison.status == "identical"
+    through, ended = (None, True) if whole else reached(experiment, record)
+    verdict = (mode_verdict(None, declared, through, ended) if comparison.status == "identical"
                # A structure or scalar that differs, or a table that cannot be compared: never declared.
                else "DIFFERS" if comparison.problems or first is None
-               else mode_verdict((first, largest, departed[2]), declared, through))
+               else mode_verdict((first, largest, departed[2]), declared, through, ended))
     return Result(record, comparison, mode_verdict=verdict, declared=declared, departed=departed)
 
 
