@@ -347,7 +347,7 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
             covered = coverage(root, result.record.device_kind)
             if covered is not None and not covered.known:
                 print(f"  kernels differ: {covered.warning()}")
-    as_written = [r for r in results if r.mode_verdict is None]
+    as_written = [r for r in results if r.as_written]
     if as_written:
         print()
         print(console.ledger_summary(as_written, full=args.ledger == "full"))

@@ -102,6 +102,8 @@ class Result:
     declared: ModeDifference | None = None
     # Where it left that golden (epoch), by how much at most, and where it turned to NaN.
     departed: tuple[int | None, float, int | None] | None = None
+    # A run in the mode its program is written in (judged by its golden), or in another.
+    as_written: bool = True
     # Run to run, bit for bit: "" when every run of it gave the same bits, else where they part.
     nondeterministic: str = ""
     # The steady time of one step of its loop, when it was timed (the matrix).
@@ -217,7 +219,7 @@ def judge_mode(root: Path, experiment: Experiment, record: Record, whole: bool =
         declared = declared_mode(root, experiment, record.device_kind, record.mode)
         comparison = agreement(root, experiment, record)
     except GoldenError as exc:
-        return Result(record, None, exc, declared=experiment.mode_difference(record.mode))
+        return Result(record, None, exc, declared=experiment.mode_difference(record.mode), as_written=False)
     first, largest = signature(experiment, comparison)
     departed = (first, largest, first_nan(experiment, record))
     through, ended = (None, True) if whole else reached(experiment, record)
@@ -225,7 +227,7 @@ def judge_mode(root: Path, experiment: Experiment, record: Record, whole: bool =
                # A structure or scalar that differs, or a table that cannot be compared: never declared.
                else "DIFFERS" if comparison.problems or first is None
                else mode_verdict((first, largest, departed[2]), declared, through, ended))
-    return Result(record, comparison, mode_verdict=verdict, declared=declared, departed=departed)
+    return Result(record, comparison, mode_verdict=verdict, declared=declared, departed=departed, as_written=False)
 
 
 def describe_mode(result: Result) -> str:

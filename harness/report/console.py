@@ -66,6 +66,7 @@ def result_json(result: Result) -> dict[str, Any]:
         "experiment": result.record.experiment,
         "device": result.record.device,
         "mode": result.record.mode,
+        "as_written": result.as_written,
         "status": comparison.status if comparison else "error",
         "mode_verdict": result.mode_verdict,
         "cell": result_cell(result),

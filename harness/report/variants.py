@@ -84,6 +84,7 @@ def load(path: Path, label: str | None = None) -> Column:
             shape.get(result, key, str, where)
         for key in ("printed", "printed_reproduced"):
             shape.get(result, key, int, where)
+        shape.get(result, "as_written", bool, where)
         for key in ("nondeterministic", "mode_verdict", "us_per_step"):
             if key in result and result[key] is not None:
                 shape.get(result, key, str if key != "us_per_step" else (int, float), where)
@@ -101,26 +102,22 @@ def _short_cell(result: dict[str, Any]) -> str:
     return cell
 
 
-def _as_written(name: str, mode: str) -> bool:
-    """A run in the mode its program is written in (eager for a loop, the compiled fit for Keras)."""
-    from harness.experiments import catalog
-
-    known = {e.name: e for e in catalog.all_experiments()}
-    return mode == (modes.reference(known[name]) if name in known else modes.REFERENCE)
-
-
 def table(columns: Sequence[Column]) -> list[str]:
     """Experiments (and modes) down, variants across; a cell is the run's verdict."""
     keys: list[tuple[str, str]] = []
+    written: set[tuple[str, str]] = set()
     for column in columns:
         for r in column.results():
             if (r["experiment"], r["mode"]) not in keys:
                 keys.append((r["experiment"], r["mode"]))
+            if r["as_written"]:
+                written.add((r["experiment"], r["mode"]))
     order = {m: i for i, m in enumerate(modes.MODES)}
-    keys.sort(key=lambda k: order.get(k[1], len(order)))
+    # The runs as written first, in the catalogue's order; then each other mode's.
+    keys.sort(key=lambda k: (k not in written, 0 if k in written else order.get(k[1], len(order))))
     rows = []
     for name, mode in keys:
-        cells = [f"`{name}`" + ("" if _as_written(name, mode) else f" ({mode})")]
+        cells = [f"`{name}`" + ("" if (name, mode) in written else f" ({mode})")]
         for column in columns:
             if column.document is None:
                 cells.append(column.missing)
@@ -130,7 +127,7 @@ def table(columns: Sequence[Column]) -> list[str]:
         rows.append(cells)
     printed = ["*printed numbers that reproduce*"]
     for column in columns:
-        results = [r for r in column.results() if _as_written(r["experiment"], r["mode"])]
+        results = [r for r in column.results() if r["as_written"]]
         printed.append(f"{sum(r['printed_reproduced'] for r in results)} of "
                        f"{sum(r['printed'] for r in results)}" if results else "-")
     return markdown_table(["experiment", *[c.label for c in columns]], [*rows, printed])
