@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="execution modes of the training programs to check against the goldens of "
                          "their reference mode, and of the loops to benchmark: all or some of "
                          f"{','.join(modes.MODES)} (default all)")
+    group.addoption("--slow-down", default=None, metavar="NAME=FRACTION",
+                    help="benchmarks: make experiment NAME's timed calls that fraction slower (a busy wait "
+                         "after each), to see that the report flags a slowed loop (harness.report.benchflags)")
+
+
+def _slow_down(spec: str | None) -> tuple[str, float] | None:
+    """``--slow-down NAME=FRACTION``: a training loop of the catalogue, and a fraction above 0."""
+    if spec is None:
+        return None
+    name, _, fraction = spec.partition("=")
+    trainer = catalog.get(name.strip())
+    try:
+        value = float(fraction)
+    except ValueError:
+        value = math.nan
+    if not trainer.trains or not value > 0 or not math.isfinite(value):
+        raise HarnessError(f"--slow-down {spec!r}: give a training loop and a fraction above 0, such as "
+                           f"--slow-down iris_sgd=0.3 (30% more time per step)")
+    return trainer.name, value
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,6 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config._harness_missing = devices_mod.missing_kinds(spec, available)  # type: ignore[attr-defined]
         config._harness_modes = modes.select(config.getoption("modes"))  # type: ignore[attr-defined]
         catalog.all_experiments()  # a declaration that cannot work stops the run here, by name
+        config._harness_slow_down = _slow_down(config.getoption("slow_down"))  # type: ignore[attr-defined]
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's loadgroup key")
@@ -118,7 +139,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                                        for m in modes.others(e, chosen)])
     if "trainer" in metafunc.fixturenames:
         trainers = catalog.training_experiments()
-        if "benchmark" in metafunc.fixturenames and config.getoption("benchmark_disable", False):
+        # pyproject's addopts disable pytest-benchmark; --benchmark-enable (tox -e bench) overrides
+        # that without clearing the option, so both are read.
+        untimed = config.getoption("benchmark_disable", False) and not config.getoption("benchmark_enable", False)
+        if "benchmark" in metafunc.fixturenames and untimed:
             # Untimed, a benchmark is a smoke check of the timing code, which goes the same way
             # for every program with the same update rule (test_modes builds every loop in
             # every mode): one per rule. ``tox -e bench`` times them all.

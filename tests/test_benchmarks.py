@@ -20,6 +20,7 @@ import tensorflow as tf
 from harness.execution import modes
 from harness.execution.loops import Loop
 from harness.execution.run import pinned
+from harness.experiments.course.c2_6_optimizers import TOTAL_TIME
 from harness.judge.verdict import load
 from harness.oracle import programs
 from harness.store import golden
@@ -40,6 +41,11 @@ def _epochs(benchmark, trainer) -> int:
     return TINY if benchmark.disabled else trainer.epochs
 
 
+def _course_seconds(trainer) -> float | None:
+    """The time the course printed for the whole program on its machine (TF 2.1), if it did."""
+    return next((float(p.text) for p in trainer.printed if p.where == TOTAL_TIME), None)
+
+
 def _finish(benchmark, epochs: int, first_call_s: float, **info) -> None:
     benchmark.extra_info.update(info, epochs=epochs, first_result_s=first_call_s,
                                 tensorflow=tf.__version__, keras=keras.__version__)
@@ -52,11 +58,30 @@ def _finish(benchmark, epochs: int, first_call_s: float, **info) -> None:
         )
 
 
+def _slowed(config, trainer, loop):
+    """The loop, or (``--slow-down NAME=FRACTION`` naming this experiment) the loop followed by
+    a busy wait of that fraction of each call: the same work, that much longer per step."""
+    spec = config._harness_slow_down
+    if spec is None or spec[0] != trainer.name:
+        return loop, 0.0
+    fraction = spec[1]
+
+    def slowed():
+        start = time.perf_counter()
+        found = loop()
+        until = time.perf_counter() + fraction * (time.perf_counter() - start)
+        while time.perf_counter() < until:
+            pass
+        return found
+
+    return slowed, fraction
+
+
 def _same(a, b) -> bool:
     return json.dumps(a.__dict__, sort_keys=True) == json.dumps(b.__dict__, sort_keys=True)  # NaN as text
 
 
-def test_training_loop(benchmark, trainer, device, mode):
+def test_training_loop(benchmark, trainer, device, mode, pytestconfig):
     epochs = _epochs(benchmark, trainer)
     # A first call is a single sample of tracing and compilation, which move by a factor
     # of two from one to the next here: the median of a few fresh builds (each from a fresh
@@ -71,15 +96,17 @@ def test_training_loop(benchmark, trainer, device, mode):
             first = loop()
             firsts.append(time.perf_counter() - start)
     first_call_s = statistics.median(firsts)
+    timed, slowed_by = _slowed(pytestconfig, trainer, loop)
     with pinned(device):
-        again = benchmark.pedantic(loop, rounds=_rounds(first_call_s), iterations=1)
+        again = benchmark.pedantic(timed, rounds=_rounds(first_call_s), iterations=1)
     # Every round starts from the initial weights: each gives the first call's record.
     assert _same(again, first)
     assert first.placement.endswith(device.name), first.placement
     difference = trainer.mode_difference(mode)
     _finish(benchmark, epochs, first_call_s, experiment=trainer.name, device=device.name,
             device_kind=device.kind, mode=mode, first_result_samples_s=firsts,
-            declared_difference=difference.why if difference else "")
+            declared_difference=difference.why if difference else "", slowed_by=slowed_by,
+            course_seconds=_course_seconds(trainer))
 
 
 def test_numpy_reference(benchmark, trainer):
