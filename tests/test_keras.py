@@ -100,3 +100,26 @@ def test_summary_counts_are_what_model_summary_prints():
     assert counts["Trainable params"] == stored.scalars["params"] == 47
     assert counts["Total params"] == counts["Trainable params"] + counts["Non-trainable params"] + counts.get(
         "Optimizer params", 0)
+
+
+def test_a_mode_runs_as_named():
+    """Keras turns jit_compile=True off (a warning, nothing more) where op determinism is on, which
+    the harness turns on for every run: the XLA modes compile with XLA all the same, and a switch
+    Keras set aside stops the run instead of passing the compiled fit off as the mode."""
+    import tensorflow as tf
+    from tensorflow.python.framework import config
+
+    from harness.execution.fit import _check_switches, _xla_allowed
+    from harness.execution.run import pinned
+
+    with pinned(Device("CPU:0")):
+        assert config.is_op_determinism_enabled()
+        model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+        with _xla_allowed({"jit_compile": True}):
+            model.compile(loss="mse", jit_compile=True)
+            _check_switches(model, {"jit_compile": True})
+        assert model.jit_compile and config.is_op_determinism_enabled()
+        refused = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+        refused.compile(loss="mse", jit_compile=True)  # op determinism on: Keras sets it aside
+        with pytest.raises(HarnessError, match="jit_compile=False where the mode asks for jit_compile=True"):
+            _check_switches(refused, {"jit_compile": True})

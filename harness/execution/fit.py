@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -157,9 +158,8 @@ def _check_switches(model: Any, switches: Mapping[str, Any]) -> None:
     """Keras sets aside a switch it cannot honour with a warning only: a mode must run as named."""
     for name in ("jit_compile", "run_eagerly"):
         if name in switches and bool(getattr(model, name)) != bool(switches[name]):
-            raise HarnessError(f"Keras {tf.keras.__version__ if hasattr(tf.keras, '__version__') else ''} "
-                               f"compiled the model with {name}={getattr(model, name)} where the mode asks for "
-                               f"{name}={switches[name]}: this mode does not run here")
+            raise HarnessError(f"Keras {keras.__version__} compiled the model with {name}={getattr(model, name)} "
+                               f"where the mode asks for {name}={switches[name]}: this mode does not run here")
 
 
 def run_fit(fit: Fit, epochs: int | None = None, batches: int | None = None,
