@@ -135,8 +135,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # Each training program in each mode judged against its reference mode's golden (the
         # reference itself is judged by its golden).
         chosen = config._harness_modes  # type: ignore[attr-defined]
-        metafunc.parametrize("moded", [pytest.param((e, m), id=f"{e.name}-{m}") for e in catalog.all_experiments()
-                                       for m in modes.others(e, chosen)])
+        metafunc.parametrize("moded", [pytest.param((e, m), id=f"{e.name}-{m}", marks=_modes_skipped(config, e))
+                                       for e in catalog.all_experiments() for m in modes.others(e, chosen)])
     if "trainer" in metafunc.fixturenames:
         trainers = catalog.training_experiments()
         # pyproject's addopts disable pytest-benchmark; --benchmark-enable (tox -e bench) overrides
@@ -159,6 +159,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("claim", [
             pytest.param((e, c), id=f"{e.name}: {c.text}")
             for e in catalog.all_experiments() for c in e.claims])
+
+
+# The default tier checks the other modes of the Keras programs whose whole run takes at most
+# this long here (their prefixes in 4 modes cost about a quarter of a whole run: the stacked
+# LSTM and GRU, 57 and 63 s whole, would add 60 s of compilation and eager steps to the test
+# phase's 240 s); ``--whole`` and ``python -m harness check --mode MODE`` check every one.
+MODES_TIER_SECONDS = 30.0
+
+
+def _modes_skipped(config: pytest.Config, experiment: Experiment) -> list[pytest.MarkDecorator]:
+    if experiment.fit is None or prefix(config, experiment) is None or experiment.fit.seconds <= MODES_TIER_SECONDS:
+        return []
+    return [pytest.mark.skip(reason=f"{experiment.name} takes {experiment.fit.seconds:.0f} s whole: the default tier "
+                                    f"checks the modes of the Keras programs up to {MODES_TIER_SECONDS:.0f} s; "
+                                    "pytest --whole, or python -m harness check --mode MODE, checks it")]
 
 
 def _subject(item: pytest.Item) -> Experiment | None:
