@@ -282,6 +282,10 @@ def _list() -> int:
     unrunnable = [(p.name, str(p.section), f"{p.summary} [not runnable: {p.why}]") for p in catalog.not_runnable()]
     if unrunnable:
         lines += ["", "== listed, not runnable here ==", table(("program", "section", "what it runs"), unrunnable)]
+    kinds = [(m.name, m.summary + (" (as written)" if m.name == modes.REFERENCE else ""),
+              m.keras_summary + (" (as written)" if m.name == modes.KERAS_REFERENCE else ""))
+             for m in modes.MODES.values()]
+    lines += ["", "== execution modes (--mode) ==", table(("mode", "a GradientTape loop", "a Keras program"), kinds)]
     print("\n".join(lines))
     return 0
 

@@ -33,7 +33,13 @@ def test_list_shows_every_experiment_grouped_by_chapter_and_section():
                         "== the course, 第一讲 初识TensorFlow (chapter 1) ==",
                         "== the course, 第二讲 深入TensorFlow (chapter 2) ==",
                         "== the course, 第三讲 使用八股搭建神经网络 (chapter 3) ==",
-                        "== the course, 第六讲 循环神经网络 (chapter 6) ==", "== listed, not runnable here =="]
+                        "== the course, 第六讲 循环神经网络 (chapter 6) ==", "== listed, not runnable here ==",
+                        "== execution modes (--mode) =="]
+    # Every mode, with what it is for each kind of program, and which one each kind runs as written.
+    for mode in modes.MODES.values():
+        (line,) = [l for l in lines if l.startswith(mode.name + " ")]
+        assert mode.keras_summary in line
+    assert [l.split()[0] for l in lines if "(as written)" in l and l.split()[0] in modes.MODES] == ["eager", "function"]
     for program in catalog.not_runnable():
         (line,) = [l for l in lines if l.startswith(program.name + " ")]
         assert f"[not runnable: {program.why}]" in line

@@ -12,7 +12,6 @@ import tensorflow as tf
 from harness.execution import kernels
 from harness.execution.run import pinned
 from harness.experiments import catalog
-from harness.experiments.keras import IN_FULL
 from harness.judge.ledger import check_claim
 from harness.judge.verdict import load
 from harness.oracle import agreement, programs
@@ -186,7 +185,7 @@ KERAS = [e for e in catalog.all_experiments() if e.fit is not None]
 
 
 def _in_full(experiment) -> bool:
-    return all(math.prod(shape) <= IN_FULL for shape in experiment.fit.variables.values())
+    return all(math.prod(shape) <= experiment.fit.in_full for shape in experiment.fit.variables.values())
 
 
 def test_every_keras_program_whose_golden_holds_its_weights_is_followed():

@@ -44,16 +44,16 @@ def weights(model: Any) -> dict[str, Any]:
     return {_variable_name(layer, v): v for layer in model.layers for v in layer.trainable_weights}
 
 
-def _values(name: str, value: np.ndarray) -> dict[str, Any]:
+def _values(name: str, value: np.ndarray, in_full: int = IN_FULL) -> dict[str, Any]:
     """A variable's values under its columns (``weight_columns``): every element, or its digest."""
     flat = value.reshape(-1)
-    if flat.size <= IN_FULL:
+    if flat.size <= in_full:
         values = list(flat)
     else:
         wide = flat.astype(np.float64)
         values = [np.float32(v) for v in (wide.sum(), np.sqrt((wide * wide).sum()), flat.min(), flat.max())]
         values += [flat[i] for i in sample_indices(flat.size)]
-    return dict(zip(weight_columns(name, value.shape), (plain(v) for v in values), strict=True))
+    return dict(zip(weight_columns(name, value.shape, in_full), (plain(v) for v in values), strict=True))
 
 
 class Recorder(tf.keras.callbacks.Callback):  # type: ignore[misc]
@@ -109,7 +109,7 @@ class Recorder(tf.keras.callbacks.Callback):  # type: ignore[misc]
         self.hashes[str(label)] = {}
         for name, variable in weights(self.model).items():
             value = np.asarray(variable.numpy())
-            for column, v in _values(name, value).items():
+            for column, v in _values(name, value, self.declared.in_full).items():
                 self.checkpoints[column].append(v)
             self.hashes[str(label)][name] = hashlib.sha256(value.tobytes()).hexdigest()
 

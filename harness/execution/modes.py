@@ -72,17 +72,18 @@ def _fused(jit_compile: bool) -> Callable[[Loop], Callable[[Any], None]]:
 MODES: dict[str, Mode] = {
     mode.name: mode
     for mode in (
-        Mode("eager", "the program's loop as written, one Python iteration per step", _python(None),
+        Mode("eager", "the program's loop, one Python iteration per step", _python(None),
              {"run_eagerly": True}, "compile(run_eagerly=True): the train step op by op"),
         Mode("function", "each step under tf.function, the loop in Python", _python("function"),
-             {}, "the default compiled fit, as the program writes it"),
+             {}, "the default compiled fit: each step under tf.function"),
         Mode("xla", "each step under tf.function(jit_compile=True)", _python("xla"),
              {"jit_compile": True}, "compile(jit_compile=True)"),
         Mode("fused", "the whole loop, epochs and batches, in one graph (tf.while_loop)", _fused(False),
              {"steps_per_execution": STEPS_PER_EXECUTION},
              f"compile(steps_per_execution={STEPS_PER_EXECUTION}): that many steps per call"),
         Mode("fused_xla", "that graph compiled by XLA", _fused(True),
-             {"jit_compile": True, "steps_per_execution": STEPS_PER_EXECUTION}, "both switches"),
+             {"jit_compile": True, "steps_per_execution": STEPS_PER_EXECUTION},
+             f"compile(jit_compile=True, steps_per_execution={STEPS_PER_EXECUTION})"),
     )
 }
 

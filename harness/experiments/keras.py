@@ -34,6 +34,10 @@ class Line:
     why: str
 
 
+# A variable of up to this many elements is recorded in full; a larger one as its digest.
+IN_FULL = 64
+
+
 @dataclass(frozen=True)
 class Fit:
     """What a Keras program does, as it writes it."""
@@ -63,6 +67,9 @@ class Fit:
     # that a prefix shorter than an epoch has rows to compare, and the values a log prints within
     # the last epoch are recorded); None: none.
     batch_every: int | None = None
+    # Variables of up to this many elements are recorded in full (what the NumPy oracle needs to
+    # follow the program), larger ones as their digest.
+    in_full: int = IN_FULL
     # The weights are recorded every N epochs (N divides the program's epochs, so its last is one);
     # default: at each epoch the program validates, or every epoch where it does not.
     weights_every: int | None = None
@@ -113,7 +120,8 @@ class Fit:
 
     def checkpoint_names(self) -> list[str]:
         """Every weight (a large one as its digest)."""
-        return ["epoch", *(c for name, shape in self.variables.items() for c in weight_columns(name, shape))]
+        return ["epoch", *(c for name, shape in self.variables.items()
+                           for c in weight_columns(name, shape, self.in_full))]
 
     @property
     def checkpoint_every(self) -> int:
@@ -167,8 +175,6 @@ AS_WRITTEN = "as_written"
 # The scalar that holds, per checkpoint epoch, the SHA-256 of each variable's bits: what a
 # digest's columns cannot say (a prefix of the run is held to the epochs it reached).
 WEIGHTS_SHA256 = "weights_sha256"
-# A variable of up to this many elements is recorded in full; a larger one as its digest.
-IN_FULL = 64
 # The elements of a digest's sample: this many, evenly spaced over the flattened variable.
 SAMPLE = 8
 
@@ -177,11 +183,11 @@ def sample_indices(size: int) -> list[int]:
     return sorted({round(i * (size - 1) / (SAMPLE - 1)) for i in range(SAMPLE)})
 
 
-def weight_columns(name: str, shape: tuple[int, ...]) -> list[str]:
+def weight_columns(name: str, shape: tuple[int, ...], in_full: int = IN_FULL) -> list[str]:
     """A variable's columns: every element (``dense_kernel_0`` ..), or for a large one its digest:
     sum, L2 norm, min, max and a fixed sample of elements (``dense_kernel_at0`` ..); the SHA-256
     of its bits is a scalar, so that identical stays exact."""
     size = math.prod(shape)
-    if size <= IN_FULL:
+    if size <= in_full:
         return flat_names(name, shape)
     return [f"{name}_{s}" for s in ("sum", "l2", "min", "max")] + [f"{name}_at{i}" for i in sample_indices(size)]

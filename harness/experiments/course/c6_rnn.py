@@ -42,7 +42,7 @@ from harness.experiments.course import DRAW, section, summary_counts
 from harness.experiments.course.c3_keras_iris import LOSS_FALLS, UNMEASURED
 from harness.experiments.datasets import course_file
 from harness.experiments.declare import Claim, Experiment, NotRunnable, Printed, Section
-from harness.experiments.keras import KERAS_EAGER_RNN, Fit, Line, LineValue, xla_drift
+from harness.experiments.keras import IN_FULL, KERAS_EAGER_RNN, Fit, Line, LineValue, xla_drift
 from harness.experiments.training import ModeDifference, differing
 from harness.record import Record, plain
 
@@ -185,10 +185,13 @@ def predictions(encode: Any, offered: list[str], word: str) -> Any:
 
 def letters_fit(data: Any, model: Any, name: str, variables: dict[str, tuple[int, ...]], after: Any,
                 measured: tuple[ModeDifference, ...]) -> Fit:
+    # Every weight in full (the 26-letter program's SimpleRNN(10) has a recurrent kernel of 100):
+    # the NumPy oracle follows each letter program from its golden's weights.
+    largest = max(math.prod(shape) for shape in variables.values())
     return Fit(data, model, letters_compile, dict(batch_size=32, epochs=100), ("loss", "sparse_categorical_accuracy"),
                variables, (checkpoint(name, "loss"), INT_PRED), prefix=10, weights_every=10, seconds=8.0,
                callbacks=saving(checkpoint(name, "loss")), after=after, after_scalars=("predictions",),
-               known_mode_differences=measured)
+               known_mode_differences=measured, in_full=max(largest, IN_FULL))
 
 
 def saving(written: Line) -> Any:
