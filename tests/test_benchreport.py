@@ -77,3 +77,26 @@ def test_no_saved_run_or_no_folder_is_a_usage_error(tmp_path, capsys):
         with pytest.raises(SystemExit) as info:
             benchreport.main(["--storage", str(folder), "--out", str(tmp_path / "b.md")])
         assert info.value.code == 2 and says in capsys.readouterr().err
+
+
+def _timings(scale: dict[str, float], numpy: float = 1.0) -> list[benchreport.Timing]:
+    """One loop in five modes and its NumPy loop, each mode's fastest round scaled."""
+    found = [benchreport.Timing("iris_sgd", "CPU:0", mode, 500, 10.0 * f, 1.0, 0.0, 5, 10.0 * f)
+             for mode, f in scale.items()]
+    return found + [benchreport.Timing("iris_sgd", "NumPy", benchreport.NUMPY, 500, numpy, 0.1, 0.0, 5, numpy)]
+
+
+MODES = ("eager", "function", "xla", "fused", "fused_xla")
+
+
+def test_a_loop_is_flagged_by_its_modes_together_not_by_one():
+    """One mode 1.2x slower (the noise of one mode here) raises no flag; every mode 1.3x slower
+    does; a machine twice as slow for everything, NumPy included, does not."""
+    before = _timings(dict.fromkeys(MODES, 1.0))
+    one_mode = _timings({**dict.fromkeys(MODES, 1.0), "function": 1.2})
+    assert benchreport.flagged(one_mode, before) == {}
+    slowed = _timings(dict.fromkeys(MODES, 1.3))
+    assert benchreport.flagged(slowed, before) == {("iris_sgd", "CPU:0"): pytest.approx(1.3)}
+    loaded = _timings(dict.fromkeys(MODES, 2.0), numpy=2.0)
+    assert benchreport.flagged(loaded, before) == {}
+    assert "loop 1.30x SLOWER" in benchreport.rows(slowed, before)[0][-1]
