@@ -99,7 +99,7 @@ class Followed:
 
 
 # How far the oracle's loss may be from TensorFlow's: another evaluation order of the same
-# float32 operations, the bands' rule on the largest distance measured over the five programs'
+# float32 operations, the bands' rule on the largest distance measured over the six programs'
 # goldens (3 ULP, TF 2.21: tests/test_oracle.py prints each).
 BAND = band_for(3)
 
