@@ -21,11 +21,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 from harness import banners, options
 from harness.errors import HarnessError, UsageError
 from harness.execution import modes
+from harness.experiments.keras import CHECK_WHOLE_SECONDS
 
 if TYPE_CHECKING:  # the CLI imports TensorFlow only when a command needs it
     from harness.execution.devices import Device
     from harness.execution.pool import Done, Job, WorkerSetup
     from harness.experiments.declare import Experiment
+    from harness.experiments.keras import Fit
     from harness.judge.verdict import Result
     from harness.record import Record
     from harness.store.golden import ClassRuns
@@ -62,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--jobs", type=options.count("--jobs", options.MAX_PARALLEL), metavar="N",
                        default=os.cpu_count() or 1,
                        help="processes to run experiments in (default: one per core)")
+        p.add_argument("--whole", action="store_true",
+                       help="run every Keras program whole (default: a program longer than "
+                            f"{CHECK_WHOLE_SECONDS:.0f} s here runs its declared prefix, held to its golden's rows)")
         if name in ("run", "check"):
             p.add_argument("--mode", type=options.mode, metavar="MODE",
                            help=f"execution mode of the training programs: {', '.join(modes.MODES)} "
@@ -291,19 +296,37 @@ def _list() -> int:
 
 
 def _jobs(experiments: list[Experiment], devices: list[Device], mode: str | None, epochs: int | None = None,
-          golden: Path | None = None, twice: bool = False) -> list[Job]:
+          golden: Path | None = None, twice: bool = False, whole: bool = False) -> list[Job]:
+    """One job per experiment and device; a Keras program too long to run whole here runs its
+    declared prefix (``cut``), unless ``whole`` or a prefix in epochs is asked for."""
     from harness.execution.pool import Job
 
     return [Job(e.name, d.name, mode, epochs if e.epochs is not None else None, str(golden) if golden else None,
-                twice)
+                twice, None if whole or epochs is not None else cut(e))
             for d in devices for e in experiments]
+
+
+def catalog_fit(name: str) -> Fit:
+    from harness.experiments import catalog
+
+    fit = catalog.get(name).fit
+    assert fit is not None
+    return fit
+
+
+def cut(experiment: Experiment) -> int | None:
+    """The batches a default run of the experiment trains: its prefix where it is too long to run
+    whole here (``Fit.whole_here``), else None (whole)."""
+    fit = experiment.fit
+    return None if fit is None or fit.whole_here else fit.prefix
 
 
 def _run(experiments: list[Experiment], devices: list[Device], args: argparse.Namespace,
          setup: WorkerSetup) -> int:
     from harness.execution.pool import run_all
 
-    records = _records(run_all(_jobs(experiments, devices, args.mode, args.epochs), args.jobs, setup))
+    records = _records(run_all(_jobs(experiments, devices, args.mode, args.epochs, whole=args.whole), args.jobs,
+                               setup))
     if args.json:
         json.dump([r.to_json() for r in records], sys.stdout, indent=1, ensure_ascii=False)
         print()
@@ -339,12 +362,21 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
     from harness.report.plot import explain
 
     manifests, fingerprints = _environment(root, devices)
-    done = run_all(_jobs(experiments, devices, args.mode, args.epochs, golden=root), args.jobs, setup)
+    done = run_all(_jobs(experiments, devices, args.mode, args.epochs, golden=root, whole=args.whole), args.jobs,
+                   setup)
     results = _judged(root, experiments * len(devices), done)
     print(console.check_summary(results))
     if args.epochs is not None:
         print(f"a prefix of {args.epochs} epochs of each training loop, held to its golden's rows: the printed "
               "numbers and claims of the training experiments (the whole runs') were not judged")
+    cuts = sorted({(d.job.experiment, d.job.batches) for d in done if d.job.batches is not None})
+    if cuts:
+        print(f"{len(cuts)} Keras programs longer than {CHECK_WHOLE_SECONDS:.0f} s here ran their declared prefix, "
+              "held to their golden's rows (their printed numbers and claims are the whole run's: check --whole, "
+              "or the whole-run workflow, judges them):")
+        for name, batches in cuts:
+            fit = catalog_fit(name)
+            print(f"  {name}: {batches} of {fit.batches} batches (whole: about {fit.seconds:.0f} s here)")
     for result in results:
         if result.comparison is not None and not result.ok and result.comparison.status == "fail":
             print(explain(result.record, result.comparison, args.plots))
@@ -387,7 +419,8 @@ def _judged(root: Path, experiments: list[Experiment], done: list[Done]) -> list
                                  mode=d.job.mode or modes.reference(experiment))
             results.append(Result(placeholder, error=d.error))
         else:
-            whole = d.job.epochs is None or experiment.epochs is None or d.job.epochs >= experiment.epochs
+            whole = d.job.batches is None and (d.job.epochs is None or experiment.epochs is None
+                                               or d.job.epochs >= experiment.epochs)
             if d.record.mode != modes.reference(experiment):
                 results.append(judge_mode(root, experiment, d.record, whole))
             else:
@@ -440,7 +473,7 @@ def _matrix(experiments: list[Experiment], devices: list[Device], root: Path, ar
     # three times, would cost an hour per release: tox's modes tests judge them on prefixes).
     runs = [(e, m) for m in modes.MODES for e in experiments
             if m in (modes.of(e) if e.trains else [modes.reference(e)])]
-    jobs = [job for e, m in runs for job in _jobs([e], devices, m, golden=root, twice=True)]
+    jobs = [job for e, m in runs for job in _jobs([e], devices, m, golden=root, twice=True, whole=args.whole)]
     subjects = [e for e, _ in runs for _ in devices]
     print(f"{len(jobs)} runs, twice in one process each, then once more in fresh processes",
           file=sys.stderr, flush=True)
@@ -509,7 +542,8 @@ def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path
     writers: dict[str, Device] = {}
     for device in devices:
         writers.setdefault(device.kind, device)
-    records = _records(run_all(_jobs(experiments, list(writers.values()), None), args.jobs, setup))
+    jobs = _jobs(experiments, list(writers.values()), None, whole=args.whole)
+    records = [cut_marked(r, j.batches) for r, j in zip(_records(run_all(jobs, args.jobs, setup)), jobs, strict=True)]
     classes = _other_classes(experiments, writers, args)
     changes = [drift.change(root, e, r) for e, r in zip(experiments * len(writers), records, strict=True)]
     manifests: dict[str, dict[str, Any] | None] = {}
@@ -538,6 +572,16 @@ def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path
         print(f"  {c.experiment} on {c.device}: {c.verdict}" + (f": {c.detail}" if c.detail else ""))
     print(f"wrote {args.drift_report}: review it with `git diff golden/` before committing both")
     return 0
+
+
+def cut_marked(record: Record, batches: int | None) -> Record:
+    """A record of a declared prefix, as its golden keeps it: with the batches it trained (``CUT``),
+    so that a whole run is held to those rows only."""
+    from harness.experiments.keras import CUT
+
+    if batches is not None:
+        record.scalars[CUT] = batches
+    return record
 
 
 def _covered(root: Path, kind: str, experiments: list[Experiment], fingerprint: dict[str, Any],
@@ -583,7 +627,8 @@ def _other_classes(experiments: list[Experiment], writers: dict[str, Device],
         if key == here:
             continue
         eager, runs = emulate.run_every_mode(key, [e.name for e in experiments], [e.name for e in trainers],
-                                             args.jobs, writers["cpu"].name)
+                                             args.jobs, writers["cpu"].name, whole=args.whole)
+        eager = {e.name: cut_marked(eager[e.name], None if args.whole else cut(e)) for e in experiments}
         signatures = {e.name: mode_signatures(e, eager[e.name], [by_name[e.name] for by_name in runs.values()])
                       for e in trainers}
         found[key] = ClassRuns(list(eager.values()), {name: sig for name, sig in signatures.items() if sig})

@@ -169,7 +169,13 @@ MODES_TIER_SECONDS = 25.0
 
 
 def _modes_skipped(config: pytest.Config, experiment: Experiment) -> list[pytest.MarkDecorator]:
-    if experiment.fit is None or prefix(config, experiment) is None or experiment.fit.seconds <= MODES_TIER_SECONDS:
+    if experiment.fit is None or prefix(config, experiment) is None:
+        return []
+    if experiment.trains_as:
+        return [pytest.mark.skip(reason=f"{experiment.name} trains as {experiment.trains_as}, bit for bit (a claim of "
+                                        f"its whole run): the default tier judges {experiment.trains_as}'s modes; "
+                                        "pytest --whole, or python -m harness check --mode MODE, checks it")]
+    if experiment.fit.seconds <= MODES_TIER_SECONDS:
         return []
     return [pytest.mark.skip(reason=f"{experiment.name} takes {experiment.fit.seconds:.0f} s whole: the default tier "
                                     f"checks the modes of the Keras programs up to {MODES_TIER_SECONDS:.0f} s; "

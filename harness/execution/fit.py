@@ -24,24 +24,24 @@ import numpy as np
 import tensorflow as tf
 
 from harness.errors import HarnessError
+from harness.execution import runtime
 from harness.experiments.declare import Outcome
-from harness.experiments.keras import AS_WRITTEN, IN_FULL, WEIGHTS_SHA256, Fit, Line, sample_indices, weight_columns
+from harness.experiments.keras import (
+    AS_WRITTEN,
+    IN_FULL,
+    STARTED,
+    WEIGHTS_SHA256,
+    Fit,
+    Line,
+    sample_indices,
+    weight_columns,
+    weights,
+)
 from harness.record import plain
 
 PARAMS = "params"
 # The counts ``model.summary()`` prints after fit (Keras 3 adds the optimizer's to its total).
 SUMMARY = "summary"
-
-
-def _variable_name(layer: Any, variable: Any) -> str:
-    """``<layer>_<variable>``: ``dense_kernel``; Keras 2 names it ``dense/kernel:0``, Keras 3 ``kernel``."""
-    short = variable.name.split("/")[-1].split(":")[0]
-    return f"{layer.name}_{short}"
-
-
-def weights(model: Any) -> dict[str, Any]:
-    """Every trainable variable of the model, by the column name it records under."""
-    return {_variable_name(layer, v): v for layer in model.layers for v in layer.trainable_weights}
 
 
 def _values(name: str, value: np.ndarray, in_full: int = IN_FULL) -> dict[str, Any]:
@@ -72,9 +72,11 @@ class Recorder(tf.keras.callbacks.Callback):  # type: ignore[misc]
         self.batches: dict[str, list[Any]] = {c: [] for c in fit.batch_names()}
         self.hashes: dict[str, dict[str, str]] = {}
         self.epoch, self.cut = 0, False
+        # The epochs of earlier runs of the program (a resumed run's epochs count on).
+        self.offset = 0
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.epoch = epoch
+        self.epoch = self.offset + epoch
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         # ``batch``: the last batch this call ran (with steps_per_execution N, a call runs N; an
@@ -95,7 +97,7 @@ class Recorder(tf.keras.callbacks.Callback):  # type: ignore[misc]
         if self.cut:
             return
         logs = dict(logs or {})
-        label = epoch + 1  # as fit prints it: Epoch 1/500
+        label = self.offset + epoch + 1  # as fit prints it: Epoch 1/500 (a second run's first: 6)
         self.columns["epoch"].append(label)
         for metric in self.declared.metrics:
             self.columns[metric].append(plain(np.float32(logs[metric])))
@@ -127,8 +129,12 @@ def _line(found: dict[str, str]) -> Any:
         namespace = {"tf": tf, **names}
         try:
             result = eval(line.written, namespace)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, AttributeError) as exc:
             found[line.written] = f"raises {type(exc).__name__}: {exc}"
+            return eval(line.adapted, namespace)
+        if line.misleads:
+            # It runs, and does what today's libraries make of it: what it gave is the record's.
+            found[line.written] = f"gives {result!r}"
             return eval(line.adapted, namespace)
         found[line.written] = "runs"
         return result
@@ -171,6 +177,7 @@ def run_fit(fit: Fit, epochs: int | None = None, batches: int | None = None,
 
 
 def _run(fit: Fit, epochs: int | None, batches: int | None, switches: Mapping[str, Any]) -> Outcome:
+    variables = dict(fit.variables)  # a declaration that builds its model to list them does it first
     tf.keras.backend.clear_session()
     x_train, y_train, *validation = fit.data()
     if bool(validation) and not fit.validates:
@@ -178,26 +185,47 @@ def _run(fit: Fit, epochs: int | None, batches: int | None, switches: Mapping[st
                            "nor validation_split: declare the validation_freq it uses (Keras's default is 1)")
     as_written: dict[str, str] = {}
     line = _line(as_written)
-    model = fit.model()
-    with _xla_allowed(switches):
-        model.compile(**fit.compile(line), **switches)
-        _check_switches(model, switches)
     count = min(epochs or fit.epochs, fit.epochs)
     recorder = Recorder(fit, count, batches)
-    per_epoch = math.ceil(len(x_train) * (1 - fit.fit.get("validation_split", 0.0)) / fit.fit.get("batch_size", 32))
+    # A generator (ImageDataGenerator.flow) gives its batches itself: fit takes neither y nor batch_size.
+    given_y: dict[str, Any] = {} if y_train is None else {"y": y_train}
+    args = {k: v for k, v in fit.fit.items() if y_train is not None or k != "batch_size"}
+    per_epoch = len(x_train) if y_train is None else math.ceil(
+        len(x_train) * (1 - fit.fit.get("validation_split", 0.0)) / fit.fit.get("batch_size", 32))
     # A prefix that ends inside the first epoch reaches no validation: fit would evaluate the
     # test set at the cut all the same (its result is not recorded), so it is not given one.
     given = {"validation_data": validation[0]} if validation and not (batches and batches < per_epoch) else {}
-    callbacks = [*(fit.callbacks(line) if fit.callbacks else ()), recorder]
-    model.fit(x_train, y_train, **{**fit.fit, **given, "epochs": count}, verbose=0, callbacks=callbacks)
-    if recorder.params["steps"] != fit.steps_per_epoch:
-        raise HarnessError(f"fit counts {recorder.params['steps']} steps per epoch; the declaration names "
-                           f"{fit.steps_per_epoch} (steps_per_epoch)")
+    scalars: dict[str, Any] = {}
+    model, before = None, []
+    for run in range(fit.runs):
+        if run * fit.per_run >= count or (model is not None and model.stop_training):
+            break
+        # Each run of the program is a process of its own, in the same working folder (a second
+        # run finds what the first saved): a fresh session and random state, its model built afresh.
+        if run:
+            tf.keras.backend.clear_session()
+            runtime.reset_random_state()
+        model = fit.model()
+        with _xla_allowed(switches):
+            model.compile(**fit.compile(line), **switches)
+            _check_switches(model, switches)
+        if fit.before is not None:
+            before.append(_started(fit.before(model, line), model, recorder.hashes))
+        callbacks = [*(fit.callbacks(line) if fit.callbacks else ()), recorder]
+        recorder.offset = run * fit.per_run
+        model.fit(x_train, **given_y, **{**args, **given, "epochs": min(fit.per_run, count - recorder.offset)},
+                  verbose=0, callbacks=callbacks)
+        if recorder.params["steps"] != fit.steps_per_epoch:
+            raise HarnessError(f"fit counts {recorder.params['steps']} steps per epoch; the declaration names "
+                               f"{fit.steps_per_epoch} (steps_per_epoch)")
+    assert model is not None
     found = {name: tuple(int(d) for d in variable.shape) for name, variable in weights(model).items()}
-    if found != fit.variables:
-        raise HarnessError(f"the model's variables are {found}; its declaration names {fit.variables}")
-    scalars: dict[str, Any] = {PARAMS: int(model.count_params()), SUMMARY: summary_counts(model),
-                               WEIGHTS_SHA256: recorder.hashes}
+    if found != variables:
+        raise HarnessError(f"the model's variables are {found}; its declaration names {variables}")
+    scalars.update({PARAMS: int(model.count_params()), SUMMARY: summary_counts(model),
+                    WEIGHTS_SHA256: recorder.hashes})
+    if before:
+        scalars[STARTED] = before
     if fit.after is not None and count == fit.epochs and batches is None:
         # What the program computes from the trained model, as it writes it; a run cut short
         # does not get there.
@@ -214,3 +242,12 @@ def _run(fit: Fit, epochs: int | None, batches: int | None, switches: Mapping[st
     tables = [t if t.get("epoch") else {} for t in (recorder.columns, recorder.checkpoints, recorder.batches,
                                                     recorder.validation)]
     return Outcome(tables[0], scalars, placement, *tables[1:])
+
+
+def _started(said: dict[str, Any], model: Any, hashes: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """What a run's code before fit did (it loaded a checkpoint, or found none), and the weights it
+    starts from: the epoch of an earlier run whose bits they are, bit for bit, or none."""
+    start = {name: hashlib.sha256(np.asarray(v.numpy()).tobytes()).hexdigest() for name, v in weights(model).items()}
+    same = [int(epoch) for epoch, at in hashes.items() if at == start]
+    return {**said, "weights_of_epoch": same[-1] if same else None,
+            "optimizer_iterations": int(model.optimizer.iterations.numpy())}

@@ -38,6 +38,8 @@ class Job:
     # Run it a second time in the same process, that run's loop called once more and timed
     # (the matrix: run-to-run determinism and speed).
     twice: bool = False
+    # A Keras program's first N batches only (a long program's declared prefix: check, regen).
+    batches: int | None = None
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,10 @@ def _work(job: Job) -> tuple[Done, float]:
     experiment, device = catalog.get(job.experiment), Device(job.device)
     expected = _expected_initial(job)
     try:
-        record = run(experiment, device, job.epochs, job.mode, expected)
+        record = run(experiment, device, job.epochs, job.mode, expected, batches=job.batches)
         if not job.twice or not experiment.trains:
-            done = Done(job, record, again=run(experiment, device, mode=job.mode) if job.twice else None)
+            done = Done(job, record, again=run(experiment, device, mode=job.mode, batches=job.batches)
+                        if job.twice else None)
         else:
             again, timing = run_and_time(experiment, device, job.mode, expected)
             done = Done(job, record, again=again, timed=timing.again,
@@ -132,7 +135,9 @@ def cost(job: Job) -> float:
     """A rough order of a job's length: steps of its loop (one-shot programs cost nothing)."""
     from harness.experiments import catalog
 
-    return run_cost(catalog.get(job.experiment), job.epochs, job.mode) * (2 if job.twice else 1)
+    experiment = catalog.get(job.experiment)
+    share = None if job.batches is None or experiment.fit is None else job.batches / experiment.fit.batches
+    return run_cost(experiment, job.epochs, job.mode, share) * (2 if job.twice else 1)
 
 
 def run_cost(experiment: Experiment, epochs: int | None = None, mode: str | None = None,

@@ -53,13 +53,15 @@ def _sections() -> list[ModuleType]:
         c2_6_optimizers,
         c3_keras_iris,
         c3_mnist,
+        c4_extensions,
+        c5_cnn,
         c6_rnn,
     )
     from harness.experiments.note import loss_functions, tensor_basics
 
     return [loss_functions, tensor_basics, c1_2_design, c1_3_tensors, c1_4_functions, c1_6_iris,
             c2_1_preliminaries, c2_2_learning_rate, c2_4_loss_functions, c2_5_regularization,
-            c2_6_optimizers, c3_keras_iris, c3_mnist, c6_rnn, *_own_sections()]
+            c2_6_optimizers, c3_keras_iris, c3_mnist, c4_extensions, c5_cnn, c6_rnn, *_own_sections()]
 
 
 def build(sections: Iterable[ModuleType]) -> dict[str, Experiment]:
@@ -100,6 +102,9 @@ def validate(experiment: Experiment, others: dict[str, Experiment]) -> None:
             elif others[needed].run_group != experiment.run_group:
                 problems.append(f"its claim {claim.text!r} needs {needed!r}, which is in run group "
                                 f"{others[needed].run_group!r}, not {experiment.run_group!r}")
+    if experiment.trains_as and (experiment.trains_as not in others
+                                 or others[experiment.trains_as].run_group != experiment.run_group):
+        problems.append(f"trains as {experiment.trains_as!r}, which is not declared in its run group")
     names = [f"{p.source.cite}: {p.where}" for p in experiment.printed]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:

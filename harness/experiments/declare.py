@@ -182,6 +182,10 @@ class Experiment:
     # pytest-xdist worker, so that each is made once (the Keras programs on MNIST and
     # Fashion-MNIST share one too: the data loads once, and two never run side by side).
     group: str = ""
+    # The experiment whose training this one repeats, bit for bit (chapter 4 adds callbacks and
+    # code around chapter 3's fit): a claim of its whole run says so, and the default tests judge
+    # the execution modes of the one it repeats.
+    trains_as: str = ""
 
     def __post_init__(self) -> None:
         if [self.fn, self.training, self.fit].count(None) != 2:

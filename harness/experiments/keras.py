@@ -12,7 +12,7 @@ where it raised, so both facts are in the record.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,10 +32,19 @@ class Line:
     written: str
     adapted: str
     why: str
+    # A line that runs on today's libraries but no longer does what the program means (it looks
+    # for a file Keras 3 does not write): the run records what it gave and uses the adapted one.
+    misleads: bool = False
 
 
 # A variable of up to this many elements is recorded in full; a larger one as its digest.
 IN_FULL = 64
+# The longest whole run ``check`` and ``regen`` make of a Keras program by default, in seconds on
+# this project's 2-core machine: the default check stays within 10 minutes (README, "Times").
+CHECK_WHOLE_SECONDS = 60.0
+# The scalar of a golden written from a declared prefix (its batches): a program too long to run
+# whole by default has one until the whole-run workflow writes its whole golden.
+CUT = "cut_at_batch"
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,7 @@ class Fit:
     # What ``fit`` reports per epoch (``loss`` and the metrics), and its trainable variables by
     # the columns they record (``<layer>_<variable>``) with their shapes.
     metrics: tuple[str, ...]
-    variables: dict[str, tuple[int, ...]]
+    variables: Mapping[str, tuple[int, ...]]
     # The lines that raise on some release, as written and adapted.
     lines: tuple[Line, ...] = ()
     # The steps of one epoch as fit counts them (checked by each run): the epoch a row of the
@@ -86,10 +95,34 @@ class Fit:
     # The Keras execution modes that do not reproduce the compiled fit bit for bit, as measured
     # (``harness.execution.modes``; the first epoch counts a batch row in the epoch it lies in).
     known_mode_differences: tuple[ModeDifference, ...] = ()
+    # The program's code between compile and fit (it loads a checkpoint where there is one): what
+    # it did, recorded per run of the program with the weights that run starts from.
+    before: Callable[[Any, LineValue], dict[str, Any]] | None = None
+    # The program is run this many times in one working folder (a second run resumes from the
+    # first's checkpoint); the record's epochs count on (5 and 5: 1 .. 10).
+    runs: int = 1
+
+    @property
+    def batches(self) -> int:
+        """The batches of a whole run: every epoch's steps."""
+        return self.epochs * self.steps_per_epoch
+
+    @property
+    def whole_here(self) -> bool:
+        """Whether ``python -m harness check`` (and ``regen``) runs it whole on a machine like this
+        project's: within ``CHECK_WHOLE_SECONDS``; a longer one runs its declared prefix there, and
+        whole with ``--whole`` (the whole-run workflow, docs/ci.md)."""
+        return self.seconds <= CHECK_WHOLE_SECONDS
+
+    @property
+    def per_run(self) -> int:
+        """The epochs of one run of the program (its ``fit(epochs=..)``)."""
+        return int(self.fit["epochs"])
 
     @property
     def epochs(self) -> int:
-        return int(self.fit["epochs"])
+        """The epochs of the experiment: every run's."""
+        return self.runs * self.per_run
 
     @property
     def validation_freq(self) -> int:
@@ -146,6 +179,8 @@ class Fit:
             found.append(f"its prefix ({self.prefix} batches) or steps per epoch ({self.steps_per_epoch}) is below 1")
         if (self.after is None) != (not self.after_scalars):
             found.append("declares code after fit without the scalars it gives, or the scalars without the code")
+        if self.runs < 1:
+            found.append(f"runs the program {self.runs} times")
         if self.epochs % self.checkpoint_every:
             found.append(f"trains {self.epochs} epochs, recording the weights every {self.checkpoint_every}: "
                          "its last epoch's weights would not be recorded")
@@ -172,6 +207,8 @@ def xla_drift(first_epoch: int, max_ulp: float) -> tuple[ModeDifference, ...]:
 
 # The scalar that says, per declared line, what the line as written did on this release.
 AS_WRITTEN = "as_written"
+# Per run of the program, what its code before fit did and the weights it started from.
+STARTED = "started"
 # The scalar that holds, per checkpoint epoch, the SHA-256 of each variable's bits: what a
 # digest's columns cannot say (a prefix of the run is held to the epochs it reached).
 WEIGHTS_SHA256 = "weights_sha256"
@@ -191,3 +228,66 @@ def weight_columns(name: str, shape: tuple[int, ...], in_full: int = IN_FULL) ->
     if size <= in_full:
         return flat_names(name, shape)
     return [f"{name}_{s}" for s in ("sum", "l2", "min", "max")] + [f"{name}_at{i}" for i in sample_indices(size)]
+
+
+def _variable_name(layer: Any, variable: Any) -> str:
+    """``<layer>_<variable>``: ``dense_kernel``; Keras 2 names it ``dense/kernel:0``, Keras 3 ``kernel``."""
+    short = variable.name.split("/")[-1].split(":")[0]
+    return f"{layer.name}_{short}"
+
+
+def _leaves(layer: Any) -> Iterator[Any]:
+    """The layers that hold variables: a block the program writes as a ``Model`` of its own (the
+    course's ResnetBlock, InceptionBlk, a ``Sequential`` of blocks) is walked into."""
+    inner = getattr(layer, "layers", None)
+    if inner:
+        for sub in inner:
+            yield from _leaves(sub)
+    else:
+        yield layer
+
+
+def weights(model: Any) -> dict[str, Any]:
+    """Every variable of the model (batch normalization's moving statistics with the trainable
+    ones), by the column name it records under: ``<layer>_<variable>``, the layer's name unique
+    in the session as Keras numbers them (``conv2d_3_kernel``)."""
+    found: dict[str, Any] = {}
+    for layer in _leaves(model):
+        for v in layer.weights:
+            name = _variable_name(layer, v)
+            if name in found:
+                raise ValueError(f"two variables record as {name}: name the layers apart")
+            found[name] = v
+    return found
+
+
+class Built(Mapping[str, tuple[int, ...]]):
+    """The variables of a model with dozens of them (chapter 5's CNNs), as Keras builds it for the
+    program's input: listed the first time they are asked for, in a cleared session, so that the
+    names are those of a run. What checks the model is not this list but the parameter counts the
+    course prints (exact)."""
+
+    def __init__(self, model: Callable[[], Any], input_shape: tuple[int, ...]) -> None:
+        self.model, self.input_shape = model, input_shape
+        self._found: dict[str, tuple[int, ...]] | None = None
+
+    def _variables(self) -> dict[str, tuple[int, ...]]:
+        if self._found is None:
+            import numpy as np
+            import tensorflow as tf
+
+            tf.keras.backend.clear_session()
+            model = self.model()
+            model(np.zeros((1, *self.input_shape), np.float32))  # a subclassed Model is built by a call
+            self._found = {name: tuple(int(d) for d in v.shape) for name, v in weights(model).items()}
+            tf.keras.backend.clear_session()
+        return self._found
+
+    def __getitem__(self, name: str) -> tuple[int, ...]:
+        return self._variables()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._variables())
+
+    def __len__(self) -> int:
+        return len(self._variables())

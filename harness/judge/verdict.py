@@ -10,7 +10,7 @@ from typing import Literal
 
 from harness.errors import DatasetMissing, GoldenError, HarnessError
 from harness.experiments.declare import Experiment
-from harness.experiments.keras import AS_WRITTEN, WEIGHTS_SHA256
+from harness.experiments.keras import AS_WRITTEN, CUT, STARTED, WEIGHTS_SHA256
 from harness.experiments.training import ModeDifference
 from harness.judge import ledger
 from harness.judge.compare import Comparison, compare
@@ -49,6 +49,28 @@ def coverage(root: Path, kind: str) -> golden.Coverage | None:
     return None if key is None else golden.coverage(golden.read_manifest(root, kind), key)
 
 
+def within(record: Record, experiment: Experiment, batches: int) -> Record:
+    """The part of a Keras run its first ``batches`` batches made: the batch rows up to there, the
+    epochs they completed, the weights' hashes and the runs of those epochs; not the code after fit."""
+    import dataclasses
+
+    assert experiment.fit is not None
+    epochs = batches // experiment.fit.steps_per_epoch
+
+    def rows(table: dict[str, list[object]], last: int) -> dict[str, list[object]]:
+        keep = [i for i, label in enumerate(table.get("epoch", [])) if int(str(label)) <= last]
+        return {c: [v[i] for i in keep] for c, v in table.items()} if keep else {}
+
+    scalars = {k: v for k, v in record.scalars.items() if k not in experiment.after_scalars}
+    if isinstance(hashes := scalars.get(WEIGHTS_SHA256), dict):
+        scalars[WEIGHTS_SHA256] = {k: v for k, v in hashes.items() if int(k) <= epochs}
+    if isinstance(started := scalars.get(STARTED), list):
+        scalars[STARTED] = started[:1 + max(0, epochs - 1) // experiment.fit.per_run]
+    return dataclasses.replace(record, scalars=scalars, batches=rows(record.batches, batches),
+                               columns=rows(record.columns, epochs), validation=rows(record.validation, epochs),
+                               checkpoints=rows(record.checkpoints, epochs))
+
+
 def against(stored: Golden, experiment: Experiment, record: Record, exact: bool = False) -> Comparison:
     """The record against goldens already read, with the experiment's tolerance (or bit for bit).
 
@@ -56,6 +78,10 @@ def against(stored: Golden, experiment: Experiment, record: Record, exact: bool 
     after its loop runs with the whole program in the reference mode (``run`` sees to it that
     such a run has its scalars), so they are not asked of the others."""
     scalars = stored.scalars
+    if CUT in scalars:
+        # A golden of a declared prefix: the run is held to the rows of those batches.
+        record = within(record, experiment, int(scalars[CUT]))
+        scalars = {k: v for k, v in scalars.items() if k != CUT}
     shortened = not set(experiment.after_scalars) <= set(record.scalars)
     if shortened:
         scalars = {k: v for k, v in scalars.items() if k not in experiment.after_scalars}
@@ -67,6 +93,9 @@ def against(stored: Golden, experiment: Experiment, record: Record, exact: bool 
                                  for name in reached
                                  if isinstance(ours := record.scalars.get(name), dict)
                                  and isinstance(theirs := scalars.get(name), dict)}}
+        # ... and the runs of the program it reached (a resumed program's first run only).
+        if isinstance(ours := record.scalars.get(STARTED), list) and isinstance(theirs := scalars.get(STARTED), list):
+            scalars[STARTED] = theirs[:len(ours)]
     return compare(record, stored.tables, scalars, 0 if exact else experiment.tolerance_for)
 
 
