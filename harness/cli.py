@@ -280,13 +280,15 @@ def _list() -> int:
             lines.append(f"== the {e.section.source}, {e.section.chapter} ==")
             current = group
         kind = "trains" if e.trains else "Keras fit" if e.fit else "one-shot"
-        adapted = "".join(f"; adapted where it raises: {a.written} -> {a.adapted}"
+        adapted = "".join(f"; adapted where it {'misleads' if a.misleads else 'raises'}: {a.written} -> {a.adapted}"
                           for a in (e.fit.lines if e.fit else ()))
-        rows.append((e.name, str(e.section), f"{e.summary} [{kind}{adapted}]"))
+        cut_to = (f"; whole about {e.fit.seconds:.0f} s here: check runs its first {e.fit.prefix} batches, "
+                  "--whole all" if e.fit and not e.fit.whole_here else "")
+        rows.append((e.name, str(e.section), f"{e.summary} [{kind}{cut_to}{adapted}]"))
     lines.append(table(("experiment", "section", "what it runs"), rows))
-    unrunnable = [(p.name, str(p.section), f"{p.summary} [not runnable: {p.why}]") for p in catalog.not_runnable()]
+    unrunnable = [(p.name, str(p.section), f"{p.summary} [{p.status}: {p.why}]") for p in catalog.not_runnable()]
     if unrunnable:
-        lines += ["", "== listed, not runnable here ==", table(("program", "section", "what it runs"), unrunnable)]
+        lines += ["", "== listed, not run here ==", table(("program", "section", "what it runs"), unrunnable)]
     kinds = [(m.name, m.summary + (" (as written)" if m.name == modes.REFERENCE else ""),
               m.keras_summary + (" (as written)" if m.name == modes.KERAS_REFERENCE else ""))
              for m in modes.MODES.values()]
@@ -387,6 +389,12 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
     if as_written:
         print()
         print(console.ledger_summary(as_written, full=args.ledger == "full"))
+        unjudged = [(e.name, len(e.printed), "its data is not on this machine" if r.skipped else "a prefix ran")
+                    for e, r in zip(experiments * len(devices), results, strict=True)
+                    if r.as_written and e.printed and not r.printed]
+        if unjudged:
+            print(f"{sum(n for _, n, _ in unjudged)} printed numbers not judged here: "
+                  + "; ".join(f"{name} ({n}: {why})" for name, n, why in unjudged))
     if args.json_out is not None:
         from harness.store.files import atomic_write
 
@@ -408,6 +416,8 @@ def _status(results: list[Result]) -> int:
 def _judged(root: Path, experiments: list[Experiment], done: list[Done]) -> list[Result]:
     """Each run against its golden (a run in another mode: against the eager golden and what
     its experiment declares), the printed numbers and the claims; a run that stopped, as such."""
+    import dataclasses
+
     from harness.judge.verdict import Result, judge, judge_mode
     from harness.record import Record
 
@@ -422,10 +432,11 @@ def _judged(root: Path, experiments: list[Experiment], done: list[Done]) -> list
             whole = d.job.batches is None and (d.job.epochs is None or experiment.epochs is None
                                                or d.job.epochs >= experiment.epochs)
             if d.record.mode != modes.reference(experiment):
-                results.append(judge_mode(root, experiment, d.record, whole))
+                result = judge_mode(root, experiment, d.record, whole)
             else:
                 others = {name: r for (device, name), r in by_run.items() if device == d.record.device}
-                results.append(judge(root, experiment, d.record, others, whole))
+                result = judge(root, experiment, d.record, others, whole)
+            results.append(dataclasses.replace(result, seconds=d.seconds))
     return results
 
 
@@ -529,7 +540,7 @@ def _regen(experiments: list[Experiment], devices: list[Device], root: Path, arg
 
 def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace,
                 setup: WorkerSetup) -> int:
-    from harness.errors import GoldenError
+    from harness.errors import DatasetMissing, GoldenError
     from harness.execution import kernels, runtime
     from harness.execution.pool import run_all
     from harness.report import drift
@@ -543,7 +554,16 @@ def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path
     for device in devices:
         writers.setdefault(device.kind, device)
     jobs = _jobs(experiments, list(writers.values()), None, whole=args.whole)
-    records = [cut_marked(r, j.batches) for r, j in zip(_records(run_all(jobs, args.jobs, setup)), jobs, strict=True)]
+    done = run_all(jobs, args.jobs, setup)
+    # An experiment whose data is not on this machine (CIFAR-10 offline) keeps its goldens.
+    absent = {d.job.experiment: d.error for d in done if isinstance(d.error, DatasetMissing)}
+    for name, error in absent.items():
+        print(f"  {name}: not regenerated, its goldens are kept: {error}", file=sys.stderr)
+    experiments = [e for e in experiments if e.name not in absent]
+    if not experiments:
+        raise HarnessError("nothing to regenerate: no named experiment's data is on this machine")
+    kept = [(j, d) for j, d in zip(jobs, done, strict=True) if j.experiment not in absent]
+    records = [cut_marked(r, j.batches) for r, (j, _) in zip(_records([d for _, d in kept]), kept, strict=True)]
     classes = _other_classes(experiments, writers, args)
     changes = [drift.change(root, e, r) for e, r in zip(experiments * len(writers), records, strict=True)]
     manifests: dict[str, dict[str, Any] | None] = {}
@@ -577,7 +597,7 @@ def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path
 def cut_marked(record: Record, batches: int | None) -> Record:
     """A record of a declared prefix, as its golden keeps it: with the batches it trained (``CUT``),
     so that a whole run is held to those rows only."""
-    from harness.experiments.keras import CUT
+    from harness.record import CUT
 
     if batches is not None:
         record.scalars[CUT] = batches

@@ -323,7 +323,8 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
             target = golden.paths(root, record.device_kind, experiment.name, held_to(root, record.device_kind))
         except GoldenError as exc:
             pytest.fail(str(exc), pytrace=False)
-        needed = [target.scalars, *(target.tables[t] for t in experiment.table_columns())]
+        needed = [target.scalars, *(target.tables[t] for t in golden.needed_tables(target,
+                                                                                   list(experiment.table_columns())))]
         missing = [p for p in needed if not p.exists()]
         if missing and not regenerating:
             pytest.fail(f"{GoldenMissing(missing[0])}\n  (nothing was written: goldens are written on purpose, "

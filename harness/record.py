@@ -28,6 +28,9 @@ KINDS = ("cpu", "gpu")
 TABLES = ("columns", "validation", "checkpoints", "batches")
 # The scalar that says where a record's tables hold NaN or an infinity.
 NON_FINITE = "non_finite"
+# The scalar of a golden written from a declared prefix of a long Keras run: the batches it
+# trained. Such a golden holds the tables the prefix reached (its batch rows), not the others.
+CUT = "cut_at_batch"
 
 
 @dataclass(frozen=True)

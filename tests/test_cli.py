@@ -33,7 +33,9 @@ def test_list_shows_every_experiment_grouped_by_chapter_and_section():
                         "== the course, 第一讲 初识TensorFlow (chapter 1) ==",
                         "== the course, 第二讲 深入TensorFlow (chapter 2) ==",
                         "== the course, 第三讲 使用八股搭建神经网络 (chapter 3) ==",
-                        "== the course, 第六讲 循环神经网络 (chapter 6) ==", "== listed, not runnable here ==",
+                        "== the course, 第四讲 神经网络八股拓展 (chapter 4) ==",
+                        "== the course, 第五讲 卷积神经网络 (chapter 5) ==",
+                        "== the course, 第六讲 循环神经网络 (chapter 6) ==", "== listed, not run here ==",
                         "== execution modes (--mode) =="]
     # Every mode, with what it is for each kind of program, and which one each kind runs as written.
     for mode in modes.MODES.values():
@@ -42,7 +44,12 @@ def test_list_shows_every_experiment_grouped_by_chapter_and_section():
     assert [l.split()[0] for l in lines if "(as written)" in l and l.split()[0] in modes.MODES] == ["eager", "function"]
     for program in catalog.not_runnable():
         (line,) = [l for l in lines if l.startswith(program.name + " ")]
-        assert f"[not runnable: {program.why}]" in line
+        assert f"[{program.status}: {program.why}]" in line
+    # A program too long to run whole by default says what check runs of it.
+    (line,) = [l for l in lines if l.startswith("fashion_vgg16 ")]
+    assert "check runs its first 20 batches, --whole all" in line
+    (line,) = [l for l in lines if l.startswith("mnist_train_ex3 ")]
+    assert "adapted where it misleads: os.path.exists('./checkpoint/mnist.ckpt' + '.index')" in line
     # A line the course wrote that raises somewhere is shown as written and as run.
     (line,) = [l for l in lines if l.startswith("keras_iris_sequential ")]
     assert "tf.keras.optimizers.SGD(lr=0.1) -> tf.keras.optimizers.SGD(learning_rate=0.1)" in line
@@ -308,3 +315,17 @@ def test_only_the_banners_are_left_out():
                  "error: golden file golden/cpu/x.yml does not exist", "  constant on CPU:0 (eager): done in 0.0 s",
                  "E0000 00:00:1.2   7 node_def_util.cc:682] NodeDef mentions attribute other_attr which is not in"):
         assert not banners.is_banner(line.encode()), line
+
+
+def test_a_program_too_long_for_the_default_check_runs_its_prefix_unless_whole():
+    """Fit.whole_here: check, run, regen and the matrix cut a long Keras program to its declared
+    prefix; --whole, or a prefix in epochs, does not."""
+    from harness.cli import _jobs
+    from harness.execution.devices import Device
+
+    long, short = catalog.get("fashion_vgg16"), catalog.get("mnist_sequential")
+    assert not long.fit.whole_here and short.fit.whole_here
+    cpu = [Device("CPU:0")]
+    assert [j.batches for j in _jobs([long, short], cpu, None)] == [long.fit.prefix, None]
+    assert [j.batches for j in _jobs([long, short], cpu, None, whole=True)] == [None, None]
+    assert [j.batches for j in _jobs([long, short], cpu, None, epochs=1)] == [None, None]

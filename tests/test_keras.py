@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,20 @@ import pytest
 from harness.errors import HarnessError
 from harness.execution.devices import Device
 from harness.execution.fit import SUMMARY, _values, run_fit
-from harness.execution.run import run
+from harness.execution.run import pinned, run
 from harness.experiments import catalog
-from harness.experiments.keras import AS_WRITTEN, IN_FULL, WEIGHTS_SHA256, sample_indices, weight_columns
-from harness.judge.verdict import load
+from harness.experiments.keras import (
+    AS_WRITTEN,
+    IN_FULL,
+    STARTED,
+    WEIGHTS_SHA256,
+    Fit,
+    sample_indices,
+    weight_columns,
+    weights,
+)
+from harness.judge.verdict import against, load, within
+from harness.record import CUT, Record
 from harness.store import golden
 
 
@@ -123,3 +134,118 @@ def test_a_mode_runs_as_named():
         refused.compile(loss="mse", jit_compile=True)  # op determinism on: Keras sets it aside
         with pytest.raises(HarnessError, match="jit_compile=False where the mode asks for jit_compile=True"):
             _check_switches(refused, {"jit_compile": True})
+
+
+# ---- chapters 4 and 5: resumed programs, nested models, prefixes as goldens ----------------
+
+
+def _tiny_resumed(tmp_path: Path) -> Fit:
+    """p16's lines on 64 random 28x28 images: saves the best epoch, and a second run loads it."""
+    from harness.experiments.course import c4_extensions as c4
+    from harness.experiments.course.c3_mnist import adam_compile, sequential
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 28, 28)), rng.integers(0, 10, 64)
+    return Fit(lambda: (x, y, (x[:16], y[:16])), sequential, adam_compile,
+               dict(batch_size=32, epochs=3, validation_freq=1), ("loss", "sparse_categorical_accuracy"),
+               {"dense_kernel": (784, 128), "dense_bias": (128,), "dense_1_kernel": (128, 10), "dense_1_bias": (10,)},
+               (c4.checkpoint_path("tiny"), c4.exists_line("tiny"), c4.load_line("tiny")), steps_per_epoch=2,
+               callbacks=c4.checkpointing("tiny"), before=c4.loading("tiny"), runs=2)
+
+
+def test_a_program_run_twice_resumes_from_its_checkpoint_and_says_from_which_epoch(tmp_path):
+    """The second run finds the first's best epoch (save_best_only) and starts from its bits; the
+    epochs count on (1-3, 4-6); what the lines as written did is recorded, the misleading one too."""
+    fit = _tiny_resumed(tmp_path)
+    with pinned(Device("CPU:0")):
+        outcome = run_fit(fit)
+    first, second = outcome.scalars[STARTED]
+    validation = dict(zip(outcome.validation["epoch"], outcome.validation["val_loss"], strict=True))
+    best = min((validation[e], e) for e in (1, 2, 3))[1]
+    assert not first["loaded"] and first["weights_of_epoch"] is None
+    assert second["loaded"] and second["weights_of_epoch"] == best and second["optimizer_iterations"] == 0
+    assert outcome.columns["epoch"] == [1, 2, 3, 4, 5, 6] and sorted(outcome.scalars[WEIGHTS_SHA256]) == [
+        str(e) for e in range(1, 7)]
+    said = outcome.scalars[AS_WRITTEN]
+    assert said["os.path.exists('./checkpoint/tiny.ckpt' + '.index')"] == "gives False"
+    assert said["model.load_weights('./checkpoint/tiny.ckpt')"].startswith("raises ValueError")
+
+
+def test_a_prefix_of_a_resumed_program_stops_in_its_first_run(tmp_path):
+    fit = _tiny_resumed(tmp_path)
+    with pinned(Device("CPU:0")):
+        outcome = run_fit(fit, batches=3)
+    assert len(outcome.scalars[STARTED]) == 1 and outcome.columns["epoch"] == [1]
+
+
+def test_a_network_of_blocks_records_every_variable_batch_normalizations_moving_statistics_included():
+    """ResNet18's blocks are Models of their own: walked into, each layer under its session-unique name."""
+    from harness.experiments.course import c5_cnn
+
+    variables = c5_cnn.networks()[5].fit.variables  # fashion_resnet18
+    assert len(variables) == 102 and variables["conv2d_kernel"] == (3, 3, 1, 64)
+    assert variables["batch_normalization_moving_variance"] == (64,)
+    assert sum(math.prod(s) for n, s in variables.items() if "moving" in n) == 9600  # the text's non-trainable count
+
+
+def test_two_variables_under_one_name_are_refused():
+    import tensorflow as tf
+
+    class Twice(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.a = tf.keras.layers.Dense(2, name="same")
+            self.b = tf.keras.layers.Dense(2, name="same")
+
+        def call(self, x):
+            return self.b(self.a(x))
+
+    model = Twice()
+    model(np.zeros((1, 2), np.float32))
+    with pytest.raises(ValueError, match="two variables record as same_kernel"):
+        weights(model)
+
+
+def test_a_whole_run_is_held_to_a_golden_of_its_prefix_on_those_rows_only():
+    """A golden written from a declared prefix (CUT): the rows it holds are compared, later ones are not."""
+    e = catalog.get("fashion_alexnet8")
+    stored = load(golden.ROOT, e, "cpu")
+    assert stored.scalars[CUT] == e.fit.prefix
+    cut_rows = stored.tables["batches"]
+    steps = e.fit.steps_per_epoch
+    longer = dataclasses.replace(
+        Record(e.name, "CPU:0", "cpu", "", scalars={k: v for k, v in stored.scalars.items() if k != CUT}),
+        batches={c: [*v, *([v[-1]] * 3)] for c, v in cut_rows.items()} | {
+            "epoch": [*cut_rows["epoch"], steps // 2, steps, steps + 10]},
+        columns={"epoch": [1], "loss": [9.0], "sparse_categorical_accuracy": [0.5]})
+    assert against(stored, e, longer).status != "fail"
+    moved = dataclasses.replace(longer, batches={**longer.batches, "loss": [v + 1 for v in longer.batches["loss"]]})
+    assert against(stored, e, moved).status == "fail"
+    kept = within(longer, e, e.fit.prefix)
+    assert kept.batches["epoch"] == cut_rows["epoch"] and kept.columns == {}
+
+
+def test_on_keras_3_the_courses_cnns_never_move_their_batch_normalization_statistics():
+    """The course's networks write ``call(self, x)``, without ``training``: Keras 2 passed fit's
+    training=True on to their layers, Keras 3 (TF 2.16 on) passes None, so their BatchNormalization
+    normalizes with its moving statistics and never updates them, and their Dropout drops nothing.
+    Inception10's ConvBNRelu passes training=False itself: never, on either. The day Keras passes
+    it on again, this fails (and docs/experiments.md, chapter 5, changes)."""
+    import keras
+    import tensorflow as tf
+
+    from harness.experiments.course import c5_cnn
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 28, 28, 1)).astype(np.float32), rng.integers(0, 10, 64)
+    moved = {}
+    for name, build in (("inception10", c5_cnn.inception10), ("baseline", c5_cnn.Baseline)):
+        with pinned(Device("CPU:0")):
+            tf.keras.backend.clear_session()
+            model = build()
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+            model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+        stats = {n: v.numpy() for n, v in weights(model).items() if "moving" in n}
+        moved[name] = any(not np.all(v == (1 if "variance" in n else 0)) for n, v in stats.items())
+        assert stats, name
+    assert moved == {"inception10": False, "baseline": int(keras.__version__.split(".")[0]) < 3}

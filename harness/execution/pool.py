@@ -9,6 +9,7 @@ finish is short. Each run is reported on stderr as it starts (in this process) a
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import sys
 import time
@@ -53,6 +54,8 @@ class Done:
     again: Record | None = None
     timed: Record | None = None
     seconds_per_step: float | None = None
+    # The job's wall time, its runs and judging-free set-up included (the whole-run report).
+    seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ def run_all(jobs: Sequence[Job], workers: int, setup: WorkerSetup,
     found: list[Done | None] = [None] * len(jobs)
 
     def land(i: int, done: Done, seconds: float) -> None:
-        found[i] = done
+        found[i] = dataclasses.replace(done, seconds=seconds)
         job = jobs[i]
         outcome = f"done in {seconds:.1f} s" if done.error is None else f"stopped: {done.error}"
         left = found.count(None)

@@ -157,6 +157,9 @@ class NotRunnable:
     section: Section
     summary: str
     why: str
+    # "not runnable" (it needs what is not here), or "not run separately" (another experiment
+    # runs its lines).
+    status: str = "not runnable"
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from typing import Literal
 
 from harness.errors import DatasetMissing, GoldenError, HarnessError
 from harness.experiments.declare import Experiment
-from harness.experiments.keras import AS_WRITTEN, CUT, STARTED, WEIGHTS_SHA256
+from harness.experiments.keras import AS_WRITTEN, STARTED, WEIGHTS_SHA256
 from harness.experiments.training import ModeDifference
 from harness.judge import ledger
 from harness.judge.compare import Comparison, compare
-from harness.record import Record, non_finite_summary
+from harness.record import CUT, Record, non_finite_summary
 from harness.store import golden
 from harness.store.golden import Golden
 
@@ -137,6 +137,8 @@ class Result:
     nondeterministic: str = ""
     # The steady time of one step of its loop, when it was timed (the matrix).
     seconds_per_step: float | None = None
+    # The wall time of its run (check: the whole-run report's times).
+    seconds: float | None = None
 
     @property
     def skipped(self) -> bool:

@@ -78,6 +78,7 @@ def result_json(result: Result) -> dict[str, Any]:
         "claims_hold": all(c.ok for c in result.claims),
         "nondeterministic": result.nondeterministic,
         "us_per_step": None if result.seconds_per_step is None else result.seconds_per_step * 1e6,
+        "seconds": None if result.seconds is None else round(result.seconds, 1),
     }
 
 

@@ -8,10 +8,13 @@
 - ``keras_curves.png``: the Keras programs' training and validation accuracy and loss, as the
   course draws them after ``fit`` (chapters 3 and 6: ``history.history``);
 - ``stock_prediction.png``: each stock program's predicted opening price against the real one
-  over the 240 test days (6.8-6.10: ``MaoTai Stock Price Prediction``).
+  over the 240 test days (6.8-6.10: ``MaoTai Stock Price Prediction``);
+- ``chapter4_curves.png``, ``cnn_curves.png``: p23's acc/loss curves (4.5), with the augmented and
+  resumed runs', and chapter 5's CNNs' on Fashion-MNIST;
+- ``augmented_images.png``: p11's original and augmented rows (4.2).
 
-Nothing is run: a reader can hold these beside the course's pictures, and a new
-golden redraws them. TensorFlow-free.
+Nothing is run but p11 (its pixels are not in the golden; the run is held to its SHA-256): a
+reader can hold these beside the course's pictures, and a new golden redraws them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ DOT_CSV = Path(__file__).resolve().parents[1] / "data" / "dot.csv"
 KERAS = ("keras_iris_sequential", "mnist_sequential", "fashion_sequential", "rnn_onehot_1pre1",
          "rnn_embedding_4pre1", "rnn_stock", "lstm_stock", "gru_stock")
 STOCK = ("rnn_stock", "lstm_stock", "gru_stock")
+# p23 draws history's curves (4.5); with them the augmented (p13) and the resumed (p16, ten epochs).
+CHAPTER4 = ("mnist_train_ex5", "mnist_train_ex2", "mnist_train_ex3", "fashion_train_ex5", "fashion_train_ex2",
+            "fashion_train_ex3")
+# The CNNs whose goldens are whole runs (the others' hold their prefix until the whole-run workflow).
+CNN = ("fashion_cnn_baseline", "fashion_lenet5")
 STOCK_CSV = Path(__file__).resolve().parents[1] / "data" / "SH600519.csv"
 
 
@@ -89,10 +97,11 @@ def regularization(root: Path, kind: str, out: Path) -> Path:
     return save(fig, out / "regularization.png")
 
 
-def keras_curves(root: Path, kind: str, out: Path) -> Path:
-    stored = {name: golden.load(root, kind, name, None).tables for name in KERAS}
+def keras_curves(root: Path, kind: str, out: Path, names: tuple[str, ...] = KERAS,
+                 file: str = "keras_curves.png", what: str = "the Keras programs'") -> Path:
+    stored = {name: golden.load(root, kind, name, None).tables for name in names}
     plt = pyplot()
-    fig, axes = plt.subplots(2, len(KERAS), figsize=(3.2 * len(KERAS), 6), squeeze=False)
+    fig, axes = plt.subplots(2, len(names), figsize=(3.2 * len(names), 6), squeeze=False)
     for column, (name, tables) in enumerate(stored.items()):
         metric = next((m for m in tables["columns"] if "accuracy" in m), None)
         for row, shown in enumerate((metric, "loss")):
@@ -106,9 +115,42 @@ def keras_curves(root: Path, kind: str, out: Path) -> Path:
                         label=f"Validation {shown}")
             ax.set(title=name if row == 0 or metric is None else "", xlabel="Epoch")
             ax.legend(fontsize="small")
-    fig.suptitle(f"the Keras programs' training and validation curves (golden/{kind})")
+    fig.suptitle(f"{what} training and validation curves (golden/{kind})")
     fig.tight_layout()
-    return save(fig, out / "keras_curves.png")
+    return save(fig, out / file)
+
+
+def augmented(root: Path, kind: str, out: Path) -> Path:
+    """p11's two rows: 12 training images and the same 12 as ImageDataGenerator transforms them.
+    The pixels are not in the golden (its sums and SHA-256 are): drawn from a run of the program,
+    held to the golden's SHA-256 first. This one figure imports TensorFlow."""
+    import hashlib
+
+    from harness.execution import runtime
+    from harness.experiments.course.c4_extensions import augmented_rows
+
+    rows = []
+    for name, module, flip in (("mnist_show_augmented", "mnist", False), ("fashion_show_augmented", "fashion_mnist",
+                                                                          True)):
+        import tensorflow as tf
+
+        stored = golden.load(root, kind, name, None).scalars["augmented sha256"]
+        runtime.reset_random_state()
+        original, changed = augmented_rows(getattr(tf.keras.datasets, module), flip)
+        if hashlib.sha256(changed.tobytes()).hexdigest() != stored:
+            raise ValueError(f"{name}: this run's augmented images are not its golden's (SHA-256 {stored}): "
+                             "python -m harness check names what changed")
+        rows += [(f"{name}: Subset of Original Training Images", original),
+                 (f"{name}: Augmented Images", changed)]
+    plt = pyplot()
+    fig, axes = plt.subplots(len(rows), 12, figsize=(20, 2 * len(rows)))
+    for row, (title, images) in zip(axes, rows, strict=True):
+        for ax, image in zip(row, images, strict=True):
+            ax.imshow(image, cmap="gray")
+            ax.set_axis_off()
+        row[0].set_title(title, loc="left", fontsize=12)
+    fig.tight_layout()
+    return save(fig, out / "augmented_images.png")
 
 
 def real_prices() -> list[float]:
@@ -133,4 +175,8 @@ def stock_prediction(root: Path, kind: str, out: Path) -> Path:
 
 def draw_all(root: Path, out: Path, kind: str = "cpu") -> list[Path]:
     return [iris_optimizers(root, kind, out), regularization(root, kind, out), keras_curves(root, kind, out),
-            stock_prediction(root, kind, out)]
+            stock_prediction(root, kind, out),
+            keras_curves(root, kind, out, CHAPTER4, "chapter4_curves.png", "chapter 4's (p13 augmented, p16 resumed, "
+                                                                           "p23)"),
+            keras_curves(root, kind, out, CNN, "cnn_curves.png", "chapter 5's CNNs on Fashion-MNIST (whole here)"),
+            augmented(root, kind, out)]

@@ -44,7 +44,7 @@ from typing import Any
 import yaml
 
 from harness.errors import GoldenError, GoldenMissing, UnknownName
-from harness.record import KINDS, NON_FINITE, Record, Table, non_finite_cells
+from harness.record import CUT, KINDS, NON_FINITE, Record, Table, non_finite_cells
 from harness.store.files import atomic_write, exchange
 
 ROOT = Path(__file__).resolve().parents[2] / "golden"
@@ -239,10 +239,13 @@ def load(root: Path, kind: str, experiment: str, expected: dict[str, list[str]] 
     target = paths(root, kind, experiment, kernel_class)
     if expected is None:
         expected = {table: _header(path) for table, path in target.tables.items() if path.exists()}
-    for path in [target.scalars, *(target.tables[t] for t in expected)]:
+    if not target.scalars.exists():
+        raise GoldenMissing(target.scalars)
+    scalars = read_scalars(target.scalars)
+    expected = {t: columns for t, columns in expected.items() if t in needed_tables(target, list(expected), scalars)}
+    for path in (target.tables[t] for t in expected):
         if not path.exists():
             raise GoldenMissing(path)
-    scalars = read_scalars(target.scalars)
     declared = scalars.get(NON_FINITE, {})
     if not isinstance(declared, dict):
         raise GoldenError(target.scalars, f"{NON_FINITE} is not a mapping of tables")
@@ -254,6 +257,16 @@ def load(root: Path, kind: str, experiment: str, expected: dict[str, list[str]] 
             raise GoldenError(target.scalars, f"{NON_FINITE} names the table {table!r}, which this "
                                               f"experiment does not record")
     return Golden(scalars, tables)
+
+
+def needed_tables(target: GoldenPaths, tables: list[str], scalars: dict[str, Any] | None = None) -> list[str]:
+    """The tables a golden must have: every one the experiment records, but a golden of a declared
+    prefix (``CUT``) only those the prefix reached (files there; the batch rows at least)."""
+    if scalars is None:
+        scalars = read_scalars(target.scalars) if target.scalars.exists() else {}
+    if CUT not in scalars:
+        return tables
+    return [t for t in tables if target.tables[t].exists() or t == "batches"]
 
 
 def _read_beside(target: GoldenPaths, table: str, columns: list[str], non_finite: Any, own: Path | None) -> Table:

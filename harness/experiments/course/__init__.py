@@ -1,5 +1,5 @@
 """The course the note follows: 人工智能实践：Tensorflow笔记 (Peking University), chapters 1
-(初识TensorFlow), 2 (深入TensorFlow), 3 (使用八股搭建神经网络, Keras), 4 (八股扩展), 5 (卷积神经网络)
+(初识TensorFlow), 2 (深入TensorFlow), 3 (使用八股搭建神经网络, Keras), 4 (神经网络八股拓展), 5 (卷积神经网络)
 and 6 (循环神经网络), one module
 per section, each program as the course writes it, with what the course's text prints after it
 (运行结果)."""
@@ -16,7 +16,7 @@ CHAPTERS = {
     "3": "第三讲 使用八股搭建神经网络 (chapter 3)",
     # Chapters 4 and 5 likewise: their "##" headings in order (5.11.1 .. 5.11.5: the "###" classic
     # networks under 经典卷积网络).
-    "4": "第四讲 神经网络八股扩展 (chapter 4)",
+    "4": "第四讲 神经网络八股拓展 (chapter 4)",
     "5": "第五讲 卷积神经网络 (chapter 5)",
     # Chapter 6's sections, likewise: its "##" headings in order (6.5: p15, 6.8: p38).
     "6": "第六讲 循环神经网络 (chapter 6)",

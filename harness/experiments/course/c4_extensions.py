@@ -1,4 +1,4 @@
-"""The course's chapter 4, 八股扩展 (what users do around ``fit``), for MNIST (``class4/MNIST_FC``)
+"""The course's chapter 4, 神经网络八股拓展 (what users do around ``fit``), for MNIST (``class4/MNIST_FC``)
 and Fashion-MNIST (``class4/FASHION_FC``): the baseline (p4, chapter 3's p14 and p16 again), the
 augmented training with ``ImageDataGenerator`` (p13) and the augmented images it shows (p11),
 checkpoint save and resume (p16: the program run twice in one folder), parameter extraction to
@@ -357,6 +357,7 @@ EXPERIMENTS = (
 
 _OWN = ("reads the course's own JPEG folders ({0}_image_label/{0}_train_jpg_60000/ and the .txt label lists), "
         "which are not published with its code; the network and fit are p4's ({0}_train_baseline)")
+# The two _ex application programs add only the picture's display to another's lines.
 _SHOWN = "the same predictions as {0} (its lines), with each picture shown for a second (plt.pause(1))"
 
 NOT_RUNNABLE = (
@@ -365,9 +366,9 @@ NOT_RUNNABLE = (
     NotRunnable("fashion_train_ex1", OWN_DATA, "P8_fashion_train_ex1: the baseline on Fashion-MNIST JPEG files",
                 _OWN.format("fashion")),
     NotRunnable("mnist_app_ex", APPLY, "p28_mnist_app_ex: p28_mnist_app showing each picture",
-                _SHOWN.format("mnist_app_contrast")),
+                _SHOWN.format("mnist_app_contrast"), "not run separately"),
     NotRunnable("fashion_app_ex", APPLY, "p27_fashion_app_ex: p27_fashion_app showing each picture",
-                _SHOWN.format("fashion_app")),
+                _SHOWN.format("fashion_app"), "not run separately"),
 )
 
 __all__ = ["EXPERIMENTS", "NOT_RUNNABLE", "Section"]

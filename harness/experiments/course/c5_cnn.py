@@ -15,9 +15,13 @@ Whole runs take from a minute (Baseline, LeNet5) to 40 minutes (VGG16, ResNet18)
 (``Fit.seconds``, measured): ``check`` runs whole what fits its budget and the declared prefix of
 the rest; ``check --whole`` and the whole-run workflow run everything whole.
 
-Inception10's ConvBNRelu calls its Sequential with ``training=False`` (the course's comment: BN
-then normalizes with the moving statistics): its batch normalization never updates them, and they
-stay at their initial 0 and 1 through training (the goldens' digests show it).
+Keras 3 (TF 2.16 on) runs these networks otherwise than the course's Keras 2: their ``call(self,
+x)`` takes no ``training``, and Keras 3 passes fit's ``training=True`` on only through a ``call``
+that takes it, so their layers see ``training=None``: batch normalization normalizes with its
+moving statistics and never updates them (0 and 1 through training, as the goldens' digests show),
+and dropout drops nothing (``tests/test_keras.py``; on Keras 2 both train). Inception10's
+ConvBNRelu calls its layers with ``training=False`` itself (the course's comment: BN then uses the
+moving statistics), so its statistics never move on either.
 """
 
 from __future__ import annotations
