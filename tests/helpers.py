@@ -66,3 +66,19 @@ def tiny(experiment: Any) -> dict[str, int]:
 def nested(pytester: Any, *args: str) -> Any:
     """pytest inside pytest, in a fresh process, with the harness's plugin loaded."""
     return pytester.runpytest_subprocess("-p", "harness.pytest_plugin", "-p", "no:cacheprovider", *args)
+
+
+def without_data(experiment: Any) -> bool:
+    """Whether the experiment's data is not on this machine (CIFAR-10 offline): its run stops
+    before it computes anything, with DatasetMissing, and no golden of it can be written here."""
+    from harness.errors import DatasetMissing
+    from harness.execution.devices import Device
+    from harness.execution.run import run
+
+    if experiment.trains:
+        return False  # the GradientTape programs' data ships with the harness
+    try:
+        run(experiment, Device("CPU:0"), batches=1 if experiment.fit is not None else None)
+    except DatasetMissing:
+        return True
+    return False

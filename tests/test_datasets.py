@@ -70,5 +70,5 @@ def test_the_course_s_own_file_is_held_to_its_hash(tmp_path, monkeypatch):
     with pytest.raises(DatasetError, match=r"SH600519.csv: SHA-256 [0-9a-f]{64}, the course's file has 010ba7f9.*"
                                            r"git checkout -- harness/data"):
         datasets.course_file("./SH600519.csv")
-    with pytest.raises(DatasetMissing, match=r"ships SH600519\.csv only"):
+    with pytest.raises(DatasetMissing, match=r"ships SH600519\.csv, 0\.png, .* only"):
         datasets.course_file("./SZ000001.csv")

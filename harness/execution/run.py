@@ -83,6 +83,10 @@ def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: s
     if training is not None and epochs is not None:
         epochs = min(epochs, training.epochs)
     timing = None
+    if experiment.fit is not None:
+        # A declaration that builds its model to list its variables does it now, not after the
+        # random state is reset for the run (building draws initial weights).
+        dict(experiment.fit.variables)
     with pinned(device):
         if experiment.fit is not None:
             from harness.execution.fit import run_fit

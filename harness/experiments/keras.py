@@ -270,14 +270,21 @@ class Built(Mapping[str, tuple[int, ...]]):
 
     def _variables(self) -> dict[str, tuple[int, ...]]:
         if self._found is None:
+            import random
+
             import numpy as np
             import tensorflow as tf
 
+            # Building draws initial weights (from Python's random state): the caller's state is
+            # given back, so that listing the variables never moves a run's draw.
+            state, numpy_state = random.getstate(), np.random.get_state()
             tf.keras.backend.clear_session()
             model = self.model()
             model(np.zeros((1, *self.input_shape), np.float32))  # a subclassed Model is built by a call
             self._found = {name: tuple(int(d) for d in v.shape) for name, v in weights(model).items()}
             tf.keras.backend.clear_session()
+            random.setstate(state)
+            np.random.set_state(numpy_state)
         return self._found
 
     def __getitem__(self, name: str) -> tuple[int, ...]:

@@ -82,7 +82,8 @@ def against(stored: Golden, experiment: Experiment, record: Record, exact: bool 
         # A golden of a declared prefix: the run is held to the rows of those batches.
         record = within(record, experiment, int(scalars[CUT]))
         scalars = {k: v for k, v in scalars.items() if k != CUT}
-    shortened = not set(experiment.after_scalars) <= set(record.scalars)
+    shortened = not set(experiment.after_scalars) <= set(record.scalars) or (
+        experiment.fit is not None and record.columns.get("epoch", [0])[-1:] != [experiment.fit.epochs])
     if shortened:
         scalars = {k: v for k, v in scalars.items() if k not in experiment.after_scalars}
     if experiment.fit is not None:
