@@ -61,7 +61,7 @@ def within(record: Record, experiment: Experiment, batches: int) -> Record:
         keep = [i for i, label in enumerate(table.get("epoch", [])) if int(str(label)) <= last]
         return {c: [v[i] for i in keep] for c, v in table.items()} if keep else {}
 
-    scalars = {k: v for k, v in record.scalars.items() if k not in experiment.after_scalars}
+    scalars = {k: v for k, v in record.scalars.items() if k not in (*experiment.after_scalars, CUT)}
     if isinstance(hashes := scalars.get(WEIGHTS_SHA256), dict):
         scalars[WEIGHTS_SHA256] = {k: v for k, v in hashes.items() if int(k) <= epochs}
     if isinstance(started := scalars.get(STARTED), list):

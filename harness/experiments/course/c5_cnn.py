@@ -31,15 +31,15 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from harness.experiments.course import DRAW, section
+from harness.experiments.course import section
 from harness.experiments.course.c3_keras_iris import LOSS_FALLS, UNMEASURED
-from harness.experiments.course.c3_mnist import adam_compile
-from harness.experiments.course.c4_extensions import weights_txt
+from harness.experiments.course.c3_mnist import UNSEEDED, adam_compile, dataset, last_epoch
+from harness.experiments.course.c4_extensions import checkpoint_path, weights_txt
 from harness.experiments.course.c5_models import VGG16, AlexNet8, Baseline, Inception10, LeNet5, ResNet18
 from harness.experiments.datasets import load_data
 from harness.experiments.declare import Claim, Experiment, Outcome, Printed, Section
-from harness.experiments.keras import Built, Fit, Line
-from harness.record import Record, plain
+from harness.experiments.keras import Built, Fit
+from harness.record import Record
 
 DATASET = section("5.9", "CIFAR10数据集 (the dataset program, p24)")
 BASELINE = section("5.10", "卷积神经网络搭建示例 (Baseline: one convolution CBAPD, two dense layers)")
@@ -64,25 +64,6 @@ def cifar10_data() -> tuple[Any, ...]:
     (x_train, y_train), (x_test, y_test) = load_data(cifar10)
     x_train, x_test = x_train / 255.0, x_test / 255.0
     return x_train, y_train, (x_test, y_test)
-
-
-def dataset(module: Any) -> Any:
-    """p24: what it prints of the first image's label and the four shapes (the image itself, drawn
-    and printed as 28 or 32 rows of pixels: its sum)."""
-    def program() -> Outcome:
-        (x_train, y_train), (x_test, y_test) = load_data(module)
-        return Outcome({}, {"x_train[0] sum": int(x_train[0].sum()), "y_train[0]": plain(y_train[0]),
-                            "x_train.shape": str(x_train.shape), "y_train.shape": str(y_train.shape),
-                            "x_test.shape": str(x_test.shape), "y_test.shape": str(y_test.shape)}, "")
-
-    return program
-
-
-def checkpoint(name: str) -> Line:
-    written = (f"tf.keras.callbacks.ModelCheckpoint(filepath='./checkpoint/{name}.ckpt', save_weights_only=True, "
-               "save_best_only=True)")
-    return Line(written, written.replace(".ckpt'", ".weights.h5'"),
-                "Keras 3 saves weights only to files named *.weights.h5")
 
 
 def inception10() -> Any:
@@ -118,9 +99,9 @@ def cnn_fit(data: Any, model: Any, saved_as: str, shape: tuple[int, ...], steps:
     variables as digests are 2,263 columns a row; the epochs between are in the loss and accuracy
     rows, and each batch row every 10 batches."""
     return Fit(data, model, adam_compile, dict(batch_size=batch_size, epochs=5, validation_freq=1),
-               ("loss", "sparse_categorical_accuracy"), Built(model, shape), (checkpoint(saved_as),),
+               ("loss", "sparse_categorical_accuracy"), Built(model, shape), (checkpoint_path(saved_as),),
                steps_per_epoch=steps, prefix=min(PREFIX, steps), batch_every=10 if steps > 100 else None,
-               weights_every=5, seconds=seconds, callbacks=lambda line: [line(checkpoint(saved_as))],
+               weights_every=5, seconds=seconds, callbacks=lambda line: [line(checkpoint_path(saved_as))],
                after=weights_txt, after_scalars=("weights.txt",))
 
 
@@ -145,19 +126,6 @@ CIFAR10_COUNTS = {
 COUNTS = ("Total params", "Trainable params", "Non-trainable params")
 
 
-def _last(column: str, table: str = "columns") -> Any:
-    return lambda r: r.last(column, table)
-
-
-def last_epoch(where: Section, texts: tuple[str, str, str, str], why: str = DRAW) -> tuple[Printed, ...]:
-    located = (_last("loss"), _last("sparse_categorical_accuracy"), _last("val_loss", "validation"),
-               _last("val_sparse_categorical_accuracy", "validation"))
-    names = ("loss", "sparse_categorical_accuracy", "val_loss", "val_sparse_categorical_accuracy")
-    return tuple(Printed(f"last epoch, {n}", t, at, where, style="fixed", not_comparable=why)
-                 for n, t, at in zip(names, texts, located, strict=True))
-
-
-UNSEEDED = "the program sets no seed: the text's number is one draw among many"
 BATCH_1024 = ("the text's listing trains with batch_size=1024 (cifar10_inception10_text); the code file, this "
               "run, with 32")
 
