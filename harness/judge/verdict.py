@@ -82,14 +82,16 @@ def against(stored: Golden, experiment: Experiment, record: Record, exact: bool 
         # A golden of a declared prefix: the run is held to the rows of those batches.
         record = within(record, experiment, int(scalars[CUT]))
         scalars = {k: v for k, v in scalars.items() if k != CUT}
-    shortened = not set(experiment.after_scalars) <= set(record.scalars) or (
-        experiment.fit is not None and record.columns.get("epoch", [0])[-1:] != [experiment.fit.epochs])
+    shortened = not set(experiment.after_scalars) <= set(record.scalars)
     if shortened:
         scalars = {k: v for k, v in scalars.items() if k not in experiment.after_scalars}
     if experiment.fit is not None:
         # A prefix of a Keras run reaches some of the whole run's checkpoint epochs, and tries the
         # lines it reaches (a line of the code after fit, a whole run's only).
-        reached = [WEIGHTS_SHA256, *([AS_WRITTEN] if shortened else [])]
+        # (A resumed program's prefix reaches its first run only, and the lines that run tries.)
+        ours, theirs = record.scalars.get(STARTED), scalars.get(STARTED)
+        fewer_runs = isinstance(ours, list) and isinstance(theirs, list) and len(ours) < len(theirs)
+        reached = [WEIGHTS_SHA256, *([AS_WRITTEN] if shortened or fewer_runs else [])]
         scalars = {**scalars, **{name: {k: v for k, v in theirs.items() if k in ours}
                                  for name in reached
                                  if isinstance(ours := record.scalars.get(name), dict)
