@@ -95,6 +95,9 @@ class Fit:
     # The program's code between compile and fit (it loads a checkpoint where there is one): what
     # it did, recorded per run of the program with the weights that run starts from.
     before: Callable[[Any, LineValue], dict[str, Any]] | None = None
+    # The Keras dataset module the program loads (tf.keras.datasets.cifar10 ..), where it may be
+    # missing while the others are here: a run without it stops before it builds anything.
+    dataset: Any = None
     # The program is run this many times in one working folder (a second run resumes from the
     # first's checkpoint); the record's epochs count on (5 and 5: 1 .. 10).
     runs: int = 1

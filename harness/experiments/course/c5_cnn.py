@@ -94,7 +94,7 @@ PREFIX = 20
 
 
 def cnn_fit(data: Any, model: Any, saved_as: str, shape: tuple[int, ...], steps: int, seconds: float,
-            batch_size: int = 32) -> Fit:
+            batch_size: int = 32, dataset: Any = None) -> Fit:
     """The weights are recorded after the last epoch only (``weights_every=5``): ResNet18's 102
     variables as digests are 2,263 columns a row; the epochs between are in the loss and accuracy
     rows, and each batch row every 10 batches."""
@@ -102,7 +102,7 @@ def cnn_fit(data: Any, model: Any, saved_as: str, shape: tuple[int, ...], steps:
                ("loss", "sparse_categorical_accuracy"), Built(model, shape), (checkpoint_path(saved_as),),
                steps_per_epoch=steps, prefix=min(PREFIX, steps), batch_every=10 if steps > 100 else None,
                weights_every=5, seconds=seconds, callbacks=lambda line: [line(checkpoint_path(saved_as))],
-               after=weights_txt, after_scalars=("weights.txt",))
+               after=weights_txt, after_scalars=("weights.txt",), dataset=dataset)
 
 
 # The text's last epoch of each CIFAR-10 run (ch3-6.md: 1544, 1711, 1886, 2146, 2559, 2789).
@@ -167,7 +167,8 @@ def networks() -> tuple[Experiment, ...]:
         found.append(Experiment(
             name=f"cifar10_{name}", section=where,
             summary=f"class5/CIFAR10_CNN: {saved_as} on CIFAR-10 (32x32x3), 5 epochs (needs Keras's CIFAR-10 cache)",
-            fit=cnn_fit(cifar10_data, model_fn, saved_as, (32, 32, 3), 1563, FASHION_SECONDS[name] * 1.3),
+            fit=cnn_fit(cifar10_data, model_fn, saved_as, (32, 32, 3), 1563, FASHION_SECONDS[name] * 1.3,
+                        dataset=tf.keras.datasets.cifar10),
             tolerance=UNMEASURED,
             printed=last_epoch(where, CIFAR10_PRINTED[name], UNSEEDED if name != "inception10" else BATCH_1024),
             claims=(LOSS_FALLS,)))
@@ -175,7 +176,7 @@ def networks() -> tuple[Experiment, ...]:
         name="cifar10_inception10_text", section=INCEPTION,
         summary="Inception10 on CIFAR-10 as the text's listing writes it: batch_size=1024 (the code file: 32)",
         fit=cnn_fit(cifar10_data, inception10, "Inception10", (32, 32, 3), 49, FASHION_SECONDS["inception10"],
-                    batch_size=1024),
+                    batch_size=1024, dataset=tf.keras.datasets.cifar10),
         tolerance=UNMEASURED, printed=last_epoch(INCEPTION, CIFAR10_PRINTED["inception10"], UNSEEDED),
         claims=(LOSS_FALLS,)))
     return tuple(found)
