@@ -83,8 +83,12 @@ def _without_data(name: str) -> bool:
     experiment = catalog.get(name)
     if experiment.trains:
         return False  # the GradientTape programs' data ships with the harness
+    from harness.execution.devices import Device
+    from harness.execution.run import pinned
+
     try:
-        experiment.fit.data() if experiment.fit is not None else experiment.fn()
+        with pinned(Device("CPU:0")):
+            experiment.fit.data() if experiment.fit is not None else experiment.fn()
     except DatasetMissing:
         return True
     return False

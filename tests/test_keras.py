@@ -233,11 +233,12 @@ def test_on_keras_3_the_courses_cnns_never_move_their_batch_normalization_statis
     it on again, this fails (and docs/experiments.md, chapter 5, changes)."""
     import keras
 
-    from harness.experiments.course import c5_cnn, c5_models
+    from harness.experiments.course import c5_models
     from harness.report.keras_training import moving_statistics_move, seen_in_fit
 
     keras2 = int(keras.__version__.split(".")[0]) < 3
     with pinned(Device("CPU:0")):
         assert set(seen_in_fit()) == ({True} if keras2 else {None})
         assert moving_statistics_move(c5_models.Baseline) == keras2
-        assert not moving_statistics_move(c5_cnn.inception10)
+    # (Inception10's ConvBNRelu passes training=False itself: python -m harness.report.keras_training
+    # shows its statistics never move on either; the default tests leave its 5-second fit out.)

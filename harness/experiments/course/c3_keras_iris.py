@@ -134,5 +134,5 @@ EXPERIMENTS = (
                               not_comparable="the text prints p8's output again under p11 (a copy, not a run "
                                              "of p11, whose code file uses sigmoid)")
                       for name, text, locate in P8_LAST),
-        claims=(LOSS_FALLS, SAME_AS_SEQUENTIAL), group="keras_iris"),
+        claims=(LOSS_FALLS, SAME_AS_SEQUENTIAL), group="keras_iris", trains_as="keras_iris_sequential"),
 )

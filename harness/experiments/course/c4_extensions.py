@@ -38,7 +38,7 @@ from tensorflow.keras.preprocessing.image import ImageDataGenerator
 
 from harness.experiments.course import section
 from harness.experiments.course.c3_keras_iris import LOSS_FALLS, UNMEASURED
-from harness.experiments.course.c3_mnist import adam_compile, fashion_data, mnist_data, sequential
+from harness.experiments.course.c3_mnist import adam_compile, fashion_data, mnist_data, same_training, sequential
 from harness.experiments.datasets import course_file, load_data
 from harness.experiments.declare import Claim, Experiment, NotRunnable, Outcome, Section
 from harness.experiments.keras import Fit, Line, LineValue, xla_drift
@@ -243,22 +243,6 @@ CONTRAST_HELPS = Claim("p28's high-contrast picture (pixels below 200 black, the
 
 # ---- declarations -------------------------------------------------------------------------
 
-def _rows(table: dict[str, list[Any]]) -> dict[Any, list[Any]]:
-    return {label: [table[c][i] for c in table] for i, label in enumerate(table.get("epoch", []))}
-
-
-def _same_training(other: str) -> Claim:
-    def holds(r: Record, o: Record) -> bool:
-        """Every epoch of ``o`` is one of ``r``'s, with the same values; batch rows where both have them."""
-        mine, theirs = ({t: _rows(getattr(x, t)) for t in ("columns", "validation", "checkpoints", "batches")}
-                        for x in (r, o))
-        return (set(theirs["columns"]) <= set(mine["columns"])
-                and all(mine[t][label] == row for t in theirs for label, row in theirs[t].items() if label in mine[t]))
-
-    return Claim(f"its training is {other}'s, bit for bit (every epoch's values and weights it shares with that "
-                 "run): the callbacks and code around fit change nothing", holds, needs=(other,))
-
-
 def dense_fit(data: Any, measured: tuple[ModeDifference, ...], name: str = "", runs: int = 1,
               after: Any = None, after_scalars: tuple[str, ...] = (), steps: int = 1875,
               seconds: float = 12.0, batch_size: int | None = 32) -> Fit:
@@ -299,7 +283,7 @@ def chapter4(prefix: str, module: Any, data: Any, saved_as: str, flip: bool, ch3
         Experiment(name=f"{p}_train_baseline", section=AUGMENT,
                    summary=f"p4_{p}_train_baseline: chapter 3's Sequential network and fit, the baseline of 4.2-4.6",
                    fit=dense_fit(data, measured), tolerance=UNMEASURED, group="mnist", trains_as=ch3,
-                   claims=(LOSS_FALLS, _same_training(ch3))),
+                   claims=(LOSS_FALLS, same_training(ch3))),
         Experiment(name=f"{p}_show_augmented", section=AUGMENT,
                    summary=f"p11: 12 training images and the same 12 as ImageDataGenerator transforms them"
                            f"{' (horizontal_flip=True)' if flip else ''}",
@@ -313,15 +297,15 @@ def chapter4(prefix: str, module: Any, data: Any, saved_as: str, flip: bool, ch3
                    summary=f"p16: saves ./checkpoint/{saved_as}.ckpt each better epoch; run twice, the second "
                            "resuming from the first's checkpoint (epochs 1-5, then 6-10)",
                    fit=dense_fit(data, measured, saved_as, runs=2), tolerance=UNMEASURED, group="mnist",
-                   trains_as=ch3, claims=(_same_training(ch3), RESUMES, FRESH_OPTIMIZER)),
+                   trains_as=ch3, claims=(same_training(ch3), RESUMES, FRESH_OPTIMIZER)),
         Experiment(name=f"{p}_train_ex4", section=EXTRACT,
                    summary="p19: p16 once, then every trainable variable written to weights.txt",
                    fit=dense_fit(data, measured, saved_as, after=weights_txt, after_scalars=("weights.txt",)),
-                   tolerance=UNMEASURED, group="mnist", trains_as=ch3, claims=(_same_training(ch3),)),
+                   tolerance=UNMEASURED, group="mnist", trains_as=ch3, claims=(same_training(ch3),)),
         Experiment(name=f"{p}_train_ex5", section=CURVES,
                    summary="p23: p19, and the accuracy and loss curves of history (python -m harness figures)",
                    fit=dense_fit(data, measured, saved_as, after=weights_txt, after_scalars=("weights.txt",)),
-                   tolerance=UNMEASURED, group="mnist", trains_as=ch3, claims=(_same_training(ch3),)),
+                   tolerance=UNMEASURED, group="mnist", trains_as=ch3, claims=(same_training(ch3),)),
         *apps,
     )
 
@@ -335,7 +319,7 @@ def app(name: str, program: str, data: Any, saved_as: str, images: list[str], pr
                 "pictures (its input() answered: 10, then each path)",
         fit=dense_fit(data, measured, saved_as, after=application(saved_as, images, prepare, labels),
                       after_scalars=("predictions",)),
-        tolerance=UNMEASURED, group="mnist", trains_as=ch3, claims=(_same_training(ch3), *claims))
+        tolerance=UNMEASURED, group="mnist", trains_as=ch3, claims=(same_training(ch3), *claims))
 
 
 MNIST_XLA = xla_drift(1, 1984700466)
