@@ -275,6 +275,17 @@ def prefix(config: pytest.Config, experiment: Experiment) -> int | None:
     return None if experiment.fit is None or config.getoption("whole") else experiment.fit.prefix
 
 
+def repeated_training(config: pytest.Config, experiment: Experiment) -> None:
+    """Skips, in the default tier, the prefix of a program whose training is another's bit for bit
+    (``trains_as``: chapter 4's programs around chapter 3's fit, chapter 3's subclasses): its rows
+    would be the other's, which the tier holds to its golden; ``--whole`` and ``check`` run it,
+    with the claim that says so (the default test phase stays within its 240 s)."""
+    if experiment.trains_as and prefix(config, experiment) is not None:
+        pytest.skip(f"{experiment.name} trains as {experiment.trains_as}, bit for bit (a claim of its whole run): "
+                    f"the default tier holds {experiment.trains_as}'s prefix to its golden; pytest --whole, or "
+                    "python -m harness check, runs this one")
+
+
 def needs_whole_run(config: pytest.Config, experiment: Experiment) -> None:
     """Skips a test of what only a whole run gives (the printed numbers, the claims) on a prefix."""
     epochs = prefix(config, experiment)
