@@ -371,7 +371,7 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
     if args.epochs is not None:
         print(f"a prefix of {args.epochs} epochs of each training loop, held to its golden's rows: the printed "
               "numbers and claims of the training experiments (the whole runs') were not judged")
-    cuts = sorted({(d.job.experiment, d.job.batches) for d in done if d.job.batches is not None})
+    cuts = sorted({(d.job.experiment, d.job.batches) for d in done if d.job.batches is not None and d.record})
     if cuts:
         print(f"{len(cuts)} Keras programs longer than {CHECK_WHOLE_SECONDS:.0f} s here ran their declared prefix, "
               "held to their golden's rows (their printed numbers and claims are the whole run's: check --whole, "
