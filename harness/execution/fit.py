@@ -195,7 +195,6 @@ def _run(fit: Fit, epochs: int | None, batches: int | None, switches: Mapping[st
     # A prefix that ends inside the first epoch reaches no validation: fit would evaluate the
     # test set at the cut all the same (its result is not recorded), so it is not given one.
     given = {"validation_data": validation[0]} if validation and not (batches and batches < per_epoch) else {}
-    scalars: dict[str, Any] = {}
     model, before = None, []
     for run in range(fit.runs):
         if run * fit.per_run >= count or (model is not None and model.stop_training):
@@ -222,8 +221,8 @@ def _run(fit: Fit, epochs: int | None, batches: int | None, switches: Mapping[st
     found = {name: tuple(int(d) for d in variable.shape) for name, variable in weights(model).items()}
     if found != variables:
         raise HarnessError(f"the model's variables are {found}; its declaration names {variables}")
-    scalars.update({PARAMS: int(model.count_params()), SUMMARY: summary_counts(model),
-                    WEIGHTS_SHA256: recorder.hashes})
+    scalars: dict[str, Any] = {PARAMS: int(model.count_params()), SUMMARY: summary_counts(model),
+                               WEIGHTS_SHA256: recorder.hashes}
     if before:
         scalars[STARTED] = before
     if fit.after is not None and count == fit.epochs and batches is None:

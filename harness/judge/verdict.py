@@ -88,17 +88,16 @@ def against(stored: Golden, experiment: Experiment, record: Record, exact: bool 
     if experiment.fit is not None:
         # A prefix of a Keras run reaches some of the whole run's checkpoint epochs, and tries the
         # lines it reaches (a line of the code after fit, a whole run's only).
-        # (A resumed program's prefix reaches its first run only, and the lines that run tries.)
-        ours, theirs = record.scalars.get(STARTED), scalars.get(STARTED)
-        fewer_runs = isinstance(ours, list) and isinstance(theirs, list) and len(ours) < len(theirs)
+        # A resumed program's prefix reaches its first run only, and the lines that run tries.
+        runs, all_runs = record.scalars.get(STARTED), scalars.get(STARTED)
+        fewer_runs = False
+        if isinstance(runs, list) and isinstance(all_runs, list) and len(runs) < len(all_runs):
+            fewer_runs, scalars = True, {**scalars, STARTED: all_runs[:len(runs)]}
         reached = [WEIGHTS_SHA256, *([AS_WRITTEN] if shortened or fewer_runs else [])]
         scalars = {**scalars, **{name: {k: v for k, v in theirs.items() if k in ours}
                                  for name in reached
                                  if isinstance(ours := record.scalars.get(name), dict)
                                  and isinstance(theirs := scalars.get(name), dict)}}
-        # ... and the runs of the program it reached (a resumed program's first run only).
-        if isinstance(ours := record.scalars.get(STARTED), list) and isinstance(theirs := scalars.get(STARTED), list):
-            scalars[STARTED] = theirs[:len(ours)]
     return compare(record, stored.tables, scalars, 0 if exact else experiment.tolerance_for)
 
 
