@@ -3,6 +3,14 @@ pytester for the tests that run pytest inside pytest, and hypothesis's profiles.
 
 from hypothesis import HealthCheck, settings
 
+from harness.execution import kernels
+from harness.store import golden
+
+# Before TensorFlow starts (the plugin below imports it): a CPU whose own kernel class the goldens
+# do not cover runs the nearest covered class it can (HARNESS_KERNELS=own: its own), here and in
+# every worker, which inherits the environment (docs/devices.md).
+kernels.run_covered(golden.covered_classes(golden.ROOT, "cpu"))
+
 pytest_plugins = ["harness.pytest_plugin", "pytester"]
 
 # The profiles of tests/test_properties.py live here: hypothesis loads `--hypothesis-profile`

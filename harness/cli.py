@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--inter-op-threads", metavar="N",
                         type=options.count("--inter-op-threads", options.MAX_PARALLEL),
                         help="TensorFlow's inter-op thread pool size (default: one per core)")
+    parser.add_argument("--own-kernels", action="store_true",
+                        help="run this CPU's own kernels even where the goldens do not cover their class (by "
+                             "default such a CPU runs the nearest covered class it can: docs/devices.md)")
+    parser.add_argument("--strict-kernels", action="store_true",
+                        help="on a CPU the goldens' classes were not computed on, fail where its class's golden is "
+                             "not reproduced bit for bit (by default judged by the envelope of the covered classes)")
     parser.add_argument("--verbose", action="store_true",
                         help="show TensorFlow's start-up banners (by default they are left out of standard error)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,7 +134,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     with banners.filtered(enabled=not args.verbose):
+        _kernels_for(args)
         return _main(parser, args)
+
+
+def _kernels_for(args: argparse.Namespace) -> None:
+    """Before TensorFlow starts: a command that judges runs (check, run, matrix) on a CPU whose own
+    kernel class the goldens do not cover runs the nearest covered class it can (``--own-kernels``
+    or HARNESS_KERNELS=own: its own); ``regen`` writes what this CPU's own kernels compute."""
+    from harness.execution import kernels
+    from harness.judge.verdict import STRICT_ENV
+    from harness.store import golden
+
+    if args.own_kernels or args.command == "regen":
+        os.environ[kernels.CHOICE_ENV] = "own"
+    if args.strict_kernels:
+        os.environ[STRICT_ENV] = "1"
+    if args.command in ("check", "run", "matrix"):
+        kernels.run_covered(golden.covered_classes(getattr(args, "golden_dir", None) or golden.ROOT, "cpu"))
 
 
 def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -303,8 +326,7 @@ def _jobs(experiments: list[Experiment], devices: list[Device], mode: str | None
     declared prefix (``cut``), unless ``whole`` or a prefix in epochs is asked for."""
     from harness.execution.pool import Job
 
-    return [Job(e.name, d.name, mode, epochs if e.epochs is not None else None, str(golden) if golden else None,
-                twice, None if whole or epochs is not None else cut(e))
+    return [Job(e.name, d.name, mode, e.span_for("check", whole, epochs), str(golden) if golden else None, twice)
             for d in devices for e in experiments]
 
 
@@ -314,13 +336,6 @@ def catalog_fit(name: str) -> Fit:
     fit = catalog.get(name).fit
     assert fit is not None
     return fit
-
-
-def cut(experiment: Experiment) -> int | None:
-    """The batches a default run of the experiment trains: its prefix where it is too long to run
-    whole here (``Fit.whole_here``), else None (whole)."""
-    fit = experiment.fit
-    return None if fit is None or fit.whole_here else fit.prefix
 
 
 def _run(experiments: list[Experiment], devices: list[Device], args: argparse.Namespace,
@@ -371,7 +386,7 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
     if args.epochs is not None:
         print(f"a prefix of {args.epochs} epochs of each training loop, held to its golden's rows: the printed "
               "numbers and claims of the training experiments (the whole runs') were not judged")
-    cuts = sorted({(d.job.experiment, d.job.batches) for d in done if d.job.batches is not None and d.record})
+    cuts = sorted({(d.job.experiment, d.job.span.count) for d in done if d.job.span.unit == "batches" and d.record})
     if cuts:
         print(f"{len(cuts)} Keras programs longer than {CHECK_WHOLE_SECONDS:.0f} s here ran their declared prefix, "
               "held to their golden's rows (their printed numbers and claims are the whole run's: check --whole, "
@@ -389,7 +404,7 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
     if as_written:
         print()
         print(console.ledger_summary(as_written, full=args.ledger == "full"))
-        unjudged = [(e.name, len(e.printed), "its data is not on this machine" if r.skipped else "a prefix ran")
+        unjudged = [(e.name, len(e.printed), _unjudged_why(r))
                     for e, r in zip(experiments * len(devices), results, strict=True)
                     if r.as_written and e.printed and not r.printed]
         if unjudged:
@@ -402,6 +417,17 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
                     "results": [console.result_json(r) for r in results]}
         atomic_write(args.json_out, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
     return _status(results)
+
+
+def _unjudged_why(result: Result) -> str:
+    """Why a run's printed numbers were not judged."""
+    if result.skipped:
+        return "its data is not on this machine"
+    if result.error is not None or result.comparison is None:
+        return "it has no record to read them from"
+    if result.comparison.lacking:
+        return "the run lacks part of the program: " + "; ".join(result.comparison.lacking)
+    return f"it made {result.record.span}"
 
 
 def _status(results: list[Result]) -> int:
@@ -429,13 +455,11 @@ def _judged(root: Path, experiments: list[Experiment], done: list[Done]) -> list
                                  mode=d.job.mode or modes.reference(experiment))
             results.append(Result(placeholder, error=d.error))
         else:
-            whole = d.job.batches is None and (d.job.epochs is None or experiment.epochs is None
-                                               or d.job.epochs >= experiment.epochs)
             if d.record.mode != modes.reference(experiment):
-                result = judge_mode(root, experiment, d.record, whole)
+                result = judge_mode(root, experiment, d.record)
             else:
                 others = {name: r for (device, name), r in by_run.items() if device == d.record.device}
-                result = judge(root, experiment, d.record, others, whole)
+                result = judge(root, experiment, d.record, others)
             results.append(dataclasses.replace(result, seconds=d.seconds))
     return results
 
@@ -443,7 +467,8 @@ def _judged(root: Path, experiments: list[Experiment], done: list[Done]) -> list
 def _environment(root: Path, devices: list[Device]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The manifests of the goldens of the devices' kinds, and this environment; printed as the
     differences between them. Stops when there are no goldens for a kind."""
-    from harness.execution import runtime
+    from harness.execution import kernels, runtime
+    from harness.judge.verdict import portable_note
     from harness.report import console
     from harness.store import golden
 
@@ -466,6 +491,10 @@ def _environment(root: Path, devices: list[Device]) -> tuple[dict[str, Any], dic
         if kind == "cpu":
             covered = golden.coverage(manifests[kind], str(fingerprints[kind]["kernel_class"]))
             print(f"  held to the goldens of {covered.describe()}")
+            if (note := kernels.chosen()) is not None:
+                print(f"  {note}")
+            if (note := portable_note(root, kind)) is not None:
+                print(f"  {note}")
     print(flush=True)
     return manifests, fingerprints
 
@@ -563,7 +592,7 @@ def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path
     if not experiments:
         raise HarnessError("nothing to regenerate: no named experiment's data is on this machine")
     kept = [(j, d) for j, d in zip(jobs, done, strict=True) if j.experiment not in absent]
-    records = [cut_marked(r, j.batches) for r, (j, _) in zip(_records([d for _, d in kept]), kept, strict=True)]
+    records = _records([d for _, d in kept])
     classes = _other_classes(experiments, writers, args)
     changes = [drift.change(root, e, r) for e, r in zip(experiments * len(writers), records, strict=True)]
     manifests: dict[str, dict[str, Any] | None] = {}
@@ -592,16 +621,6 @@ def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path
         print(f"  {c.experiment} on {c.device}: {c.verdict}" + (f": {c.detail}" if c.detail else ""))
     print(f"wrote {args.drift_report}: review it with `git diff golden/` before committing both")
     return 0
-
-
-def cut_marked(record: Record, batches: int | None) -> Record:
-    """A record of a declared prefix, as its golden keeps it: with the batches it trained (``CUT``),
-    so that a whole run is held to those rows only."""
-    from harness.record import CUT
-
-    if batches is not None:
-        record.scalars[CUT] = batches
-    return record
 
 
 def _covered(root: Path, kind: str, experiments: list[Experiment], fingerprint: dict[str, Any],
@@ -648,10 +667,10 @@ def _other_classes(experiments: list[Experiment], writers: dict[str, Device],
             continue
         eager, runs = emulate.run_every_mode(key, [e.name for e in experiments], [e.name for e in trainers],
                                              args.jobs, writers["cpu"].name, whole=args.whole)
-        eager = {e.name: cut_marked(eager[e.name], None if args.whole else cut(e)) for e in experiments}
         signatures = {e.name: mode_signatures(e, eager[e.name], [by_name[e.name] for by_name in runs.values()])
                       for e in trainers}
-        found[key] = ClassRuns(list(eager.values()), {name: sig for name, sig in signatures.items() if sig})
+        found[key] = ClassRuns([eager[e.name] for e in experiments],
+                               {name: sig for name, sig in signatures.items() if sig})
     return found
 
 

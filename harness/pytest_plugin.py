@@ -17,12 +17,14 @@ from harness.execution import kernels, modes, runtime
 from harness.execution.devices import Device
 from harness.execution.pool import run_cost
 from harness.experiments import catalog
+from harness.experiments.datasets import require
 from harness.experiments.declare import Experiment
 from harness.judge.compare import Comparison
-from harness.judge.verdict import coverage, held_to, verify
+from harness.judge.verdict import coverage, held_to, load, portable_note, verify
 from harness.record import Record
 from harness.report.console import environment_drift
 from harness.report.plot import explain
+from harness.span import Span
 from harness.store import golden
 
 
@@ -104,6 +106,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             drift, covered = [str(exc)], None
         if covered is not None:
             lines.append(f"harness: {kind} goldens of {covered.describe()}")
+            if (note := kernels.chosen()) is not None:
+                lines.append(f"harness: {note}")
+            if (note := portable_note(root, kind)) is not None:
+                lines.append(f"harness: {note}")
         lines += [f"harness: {kind} goldens differ in environment: {d}" for d in drift]
     return lines
 
@@ -135,7 +141,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # Each training program in each mode judged against its reference mode's golden (the
         # reference itself is judged by its golden).
         chosen = config._harness_modes  # type: ignore[attr-defined]
-        metafunc.parametrize("moded", [pytest.param((e, m), id=f"{e.name}-{m}", marks=_modes_skipped(config, e))
+        metafunc.parametrize("moded", [pytest.param((e, m), id=f"{e.name}-{m}", marks=_modes_skipped(config, e, m))
                                        for e in catalog.all_experiments() for m in modes.others(e, chosen)])
     if "trainer" in metafunc.fixturenames:
         trainers = catalog.training_experiments()
@@ -170,18 +176,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 MODES_TIER_SECONDS = 10.0
 
 
-def _modes_skipped(config: pytest.Config, experiment: Experiment) -> list[pytest.MarkDecorator]:
-    if experiment.fit is None or prefix(config, experiment) is None:
+def _modes_skipped(config: pytest.Config, experiment: Experiment, mode: str) -> list[pytest.MarkDecorator]:
+    if experiment.fit is not None and mode == "fused" and experiment.fit.steps_per_epoch <= 1:
+        return [pytest.mark.skip(reason=f"{experiment.name} trains one batch per epoch: steps_per_execution="
+                                        f"{modes.STEPS_PER_EXECUTION} runs the same single step per call as the "
+                                        "compiled fit, so this mode cannot depart from it (fused_xla is judged)")]
+    if experiment.fit is None or test_span(config, experiment).whole:
         return []
     if experiment.trains_as:
-        return [pytest.mark.skip(reason=f"{experiment.name} trains as {experiment.trains_as}, bit for bit (a claim of "
-                                        f"its whole run): the default tier judges {experiment.trains_as}'s modes; "
-                                        "pytest --whole, or python -m harness check --mode MODE, checks it")]
+        return [pytest.mark.skip(reason=f"{experiment.name} trains as {experiment.trains_as}, bit for bit (its golden "
+                                        f"is held to {experiment.trains_as}'s by test_goldens): its modes are that "
+                                        "program's; pytest --whole, or python -m harness check --whole --mode MODE, "
+                                        "runs them")]
     if experiment.fit.seconds <= MODES_TIER_SECONDS:
         return []
     return [pytest.mark.skip(reason=f"{experiment.name} takes {experiment.fit.seconds:.0f} s whole: the default tier "
                                     f"checks the modes of the Keras programs up to {MODES_TIER_SECONDS:.0f} s; "
-                                    "pytest --whole, or python -m harness check --mode MODE, checks it")]
+                                    "pytest --whole, or python -m harness check --whole --mode MODE, checks it")]
 
 
 def _subject(item: pytest.Item) -> Experiment | None:
@@ -249,7 +260,7 @@ def pytest_collection_modifyitems_longest_runs_first(config: pytest.Config, item
 
 def _cost(config: pytest.Config, experiment: Experiment) -> float:
     """A rough order of an experiment's run in this session (a Keras prefix: a twentieth of it)."""
-    return run_cost(experiment, share=None if prefix(config, experiment) is None else 0.05)
+    return run_cost(experiment, share=None if test_span(config, experiment).whole else 0.05)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -271,10 +282,10 @@ def golden_root(config: pytest.Config) -> Path:
 RecordOf = Callable[..., Record]
 
 
-def prefix(config: pytest.Config, experiment: Experiment) -> int | None:
-    """The batches a test run trains: a Keras program's declared prefix (the default run stays
-    within its time), unless ``--whole``; every other experiment whole."""
-    return None if experiment.fit is None or config.getoption("whole") else experiment.fit.prefix
+def test_span(config: pytest.Config, experiment: Experiment) -> Span:
+    """What a test run makes (``Experiment.span_for``, the tests' tier): a Keras program's declared
+    prefix (the default run stays within its time), unless ``--whole``; every other program whole."""
+    return experiment.span_for("tests", whole=config.getoption("whole"))
 
 
 def repeated_training(config: pytest.Config, experiment: Experiment) -> None:
@@ -282,18 +293,36 @@ def repeated_training(config: pytest.Config, experiment: Experiment) -> None:
     (``trains_as``: chapter 4's programs around chapter 3's fit, chapter 3's subclasses): its rows
     would be the other's, which the tier holds to its golden; ``--whole`` and ``check`` run it,
     with the claim that says so (the default test phase stays within its 240 s)."""
-    if experiment.trains_as and prefix(config, experiment) is not None:
-        pytest.skip(f"{experiment.name} trains as {experiment.trains_as}, bit for bit (a claim of its whole run): "
-                    f"the default tier holds {experiment.trains_as}'s prefix to its golden; pytest --whole, or "
-                    "python -m harness check, runs this one")
+    if experiment.trains_as and not test_span(config, experiment).whole:
+        pytest.skip(f"{experiment.name} trains as {experiment.trains_as}, bit for bit: the default tier holds "
+                    f"{experiment.trains_as}'s prefix to its golden, and this golden to that one at every shared row "
+                    "and weight hash (test_a_repeated_training_s_golden_is_its_target_s_at_every_shared_row_and_hash); "
+                    "pytest --whole, or python -m harness check, runs this one")
 
 
-def needs_whole_run(config: pytest.Config, experiment: Experiment) -> None:
-    """Skips a test of what only a whole run gives (the printed numbers, the claims) on a prefix."""
-    epochs = prefix(config, experiment)
-    if epochs is not None:
-        pytest.skip(f"{experiment.name} trains a prefix of {epochs} batches here; its printed numbers and "
-                    "claims are the whole run's: python -m harness check (or pytest --whole) judges them")
+def whole_record(config: pytest.Config, experiment: Experiment, device: Device, record_of: RecordOf) -> Record:
+    """What the printed numbers and the claims are read from: this session's run where it makes the
+    whole program; for a program the tests cut to its prefix (held to its golden's rows by
+    test_goldens), the committed whole golden it is held to, which answers them without training.
+    A golden of a prefix answers nothing: skipped, saying what does."""
+    span = test_span(config, experiment)
+    if span.whole:
+        return record_of(experiment, device)
+    try:
+        stored = load(golden_root(config), experiment, device.kind)
+    except GoldenMissing as exc:
+        if experiment.fit is not None and experiment.fit.dataset is not None:
+            try:
+                require(experiment.fit.dataset)
+            except DatasetMissing as missing:
+                pytest.skip(f"{experiment.name} has no golden yet and its data is not here: {missing}")
+        pytest.fail(str(exc), pytrace=False)
+    except GoldenError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    if not stored.span.whole:
+        pytest.skip(f"{experiment.name} makes {span} here and its golden holds {stored.span}: its printed numbers "
+                    "and claims are the whole run's; python -m harness check --whole (or pytest --whole) judges them")
+    return stored.record(experiment.name, device.kind, experiment.program.reference_mode)
 
 
 @pytest.fixture(scope="session")
@@ -307,7 +336,8 @@ def record_of(pytestconfig: pytest.Config) -> RecordOf:
         key = (experiment.name, device.name, mode or modes.reference(experiment))
         if key not in cache:
             try:
-                cache[key] = run(experiment, device, mode=mode, batches=prefix(pytestconfig, experiment))
+                cache[key] = run(experiment, device, mode=mode,
+                                 batches=test_span(pytestconfig, experiment).batches_asked)
             except DatasetMissing as exc:
                 pytest.skip(str(exc))
         return cache[key]
@@ -352,7 +382,12 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
                 covered = coverage(root, record.device_kind)
                 note = "" if covered is None or covered.known else f"\n  kernels differ: {covered.warning()}"
                 pytest.fail(explain(record, comparison) + note, pytrace=False)
-        if prefix(config, experiment) is not None and not regenerating:
+        if not record.span.whole:
+            if regenerating:
+                # pytest-regressions would write the prefix's tables over the whole run's golden.
+                pytest.fail(f"{experiment.name} made {record.span} here: --force-regen and --regen-all write whole "
+                            f"runs only (nothing was written). Regenerate with `python -m harness regen "
+                            f"{experiment.name}` (tox -e regen), or pytest --whole --force-regen", pytrace=False)
             return comparison  # a prefix is judged on its rows above; pytest-regressions compares whole files
         for name, table in record.tables().items():
             num_regression.check(

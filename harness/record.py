@@ -13,11 +13,13 @@ TensorFlow-free: the golden store, the judges and the reports read records witho
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
+
+from harness.span import WHOLE, Span
 
 # A table: column name -> values, the first column "epoch" (the program's loop index).
 Table = dict[str, list[Any]]
@@ -28,9 +30,6 @@ KINDS = ("cpu", "gpu")
 TABLES = ("columns", "validation", "checkpoints", "batches")
 # The scalar that says where a record's tables hold NaN or an infinity.
 NON_FINITE = "non_finite"
-# The scalar of a golden written from a declared prefix of a long Keras run: the batches it
-# trained. Such a golden holds the tables the prefix reached (its batch rows), not the others.
-CUT = "cut_at_batch"
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,8 @@ class Record:
     # A Keras program's running values within its first epoch, by batch (the "epoch" column
     # holds the batch number): rows a run cut short inside an epoch shares with the golden.
     batches: Table = field(default_factory=dict)
+    # How much of the program the run was asked to make (harness.span): what the judge holds it to.
+    span: Span = WHOLE
 
     def tables(self) -> dict[str, Table]:
         """The non-empty tables, by name."""
@@ -69,8 +70,26 @@ class Record:
     def last(self, column: str, table: str = "columns") -> Any:
         return getattr(self, table)[column][-1]
 
+    def restricted(self, span: Span, keep: Callable[[str, int], bool], scalars: dict[str, Any]) -> Record:
+        """The part of the record within ``span``: the rows ``keep`` keeps (by table and epoch
+        label), with ``scalars``; where NaN is (``NON_FINITE``) is said again of the rows kept."""
+        def rows(name: str, table: Table) -> Table:
+            kept = [i for i, label in enumerate(table.get("epoch", [])) if keep(name, int(label))]
+            return {c: [v[i] for i in kept] for c, v in table.items()} if kept else {}
+
+        tables = {name: rows(name, getattr(self, name)) for name in TABLES}
+        scalars = {k: v for k, v in scalars.items() if k != NON_FINITE}
+        if found := non_finite_summary({name: table for name, table in tables.items() if table}):
+            scalars[NON_FINITE] = found
+        return replace(self, scalars=scalars, span=span, columns=tables["columns"], validation=tables["validation"],
+                       checkpoints=tables["checkpoints"], batches=tables["batches"])
+
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "span": self.span.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Record:
+        return cls(**{**data, "span": Span.from_json(data.get("span"))})
 
 
 def plain(value: Any) -> Any:

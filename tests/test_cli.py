@@ -322,10 +322,13 @@ def test_a_program_too_long_for_the_default_check_runs_its_prefix_unless_whole()
     prefix; --whole, or a prefix in epochs, does not."""
     from harness.cli import _jobs
     from harness.execution.devices import Device
+    from harness.span import WHOLE, Span
 
     long, short = catalog.get("fashion_vgg16"), catalog.get("mnist_sequential")
     assert not long.fit.whole_here and short.fit.whole_here
     cpu = [Device("CPU:0")]
-    assert [j.batches for j in _jobs([long, short], cpu, None)] == [long.fit.prefix, None]
-    assert [j.batches for j in _jobs([long, short], cpu, None, whole=True)] == [None, None]
-    assert [j.batches for j in _jobs([long, short], cpu, None, epochs=1)] == [None, None]
+    assert [j.span for j in _jobs([long, short], cpu, None)] == [Span.batches(long.fit.prefix), WHOLE]
+    assert [j.span for j in _jobs([long, short], cpu, None, whole=True)] == [WHOLE, WHOLE]
+    # A prefix in epochs is a Keras program's first epochs' batches (the unit fit stops at).
+    assert [j.span for j in _jobs([long, short], cpu, None, epochs=1)] == [
+        Span.batches(long.fit.steps_per_epoch), Span.batches(short.fit.steps_per_epoch)]

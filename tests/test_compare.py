@@ -4,6 +4,7 @@ to leave a run."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from harness.execution.run import run
 from harness.experiments import catalog
 from harness.judge.compare import compare, same, ulp_distance
 from harness.record import Record
+from harness.span import WHOLE, Span
 from tests.helpers import short
 
 
@@ -103,20 +105,28 @@ def test_structure_and_scalar_differences_are_named(record):
 
 
 def test_a_shortened_run_is_compared_on_the_rows_it_shares(device):
+    """The judge cuts a run and its golden to the part both make (the first 600 of 1001 epochs):
+    rows 0 and 500 (599, the shortened run's last printed row, is no row of the program's)."""
+    from harness.judge.verdict import against
+    from harness.store.golden import Golden
+
     experiment = catalog.get("mse_regression")
     full = run(experiment, device, 1001)  # rows 0, 500, 1000
-    shortened = run(experiment, device, 600)  # rows 0, 500, 599: 599 is no row of the full run
-    comparison = compare(shortened, full.tables(), full.scalars, 0)
-    assert comparison.status == "identical" and comparison.rows == (2, 3)
-    assert "a shortened run: 2 of the golden's 3 rows compared" in comparison.explain()
+    shortened = run(experiment, device, 600)  # rows 0, 500, 599
+    assert (full.span, shortened.span) == (Span.epochs(1001), Span.epochs(600))
+    stored = Golden(full.scalars, full.tables(), full.span)
+    comparison = against(stored, experiment, shortened)
+    assert comparison.status == "identical" and comparison.rows == 2, comparison.explain()
+    assert "its first 600 epochs, held to its golden's rows there: 2 compared" in comparison.explain()
     moved = copy.deepcopy(full.tables())
     moved["columns"]["w1_0"][1] = _steps(moved["columns"]["w1_0"][1], 1)
-    assert compare(shortened, moved, full.scalars, 0).first_failure.first_beyond == 500
+    moved_by_one = against(Golden(full.scalars, moved, full.span), experiment, shortened, exact=True)
+    assert moved_by_one.first_failure.first_beyond == 500
 
 
-def test_only_a_run_cut_short_may_lack_a_table():
-    """A Keras prefix inside the first epoch has its batch rows only; a whole run that lost a
-    table, or a cut run with a table the golden lacks, is a structural difference."""
+def test_compare_never_takes_a_record_that_lacks_rows_or_tables_for_a_prefix():
+    """Cutting is the judge's, by the span asked (tests/test_spans.py): compare itself holds a record
+    to exactly the golden's tables and rows."""
     golden = {"columns": {"epoch": [1, 2], "loss": [0.5, 0.4]},
               "batches": {"epoch": [100, 200, 300], "loss": [0.9, 0.8, 0.7]}}
 
@@ -124,11 +134,10 @@ def test_only_a_run_cut_short_may_lack_a_table():
         return Record("x", "CPU:0", "cpu", "", scalars={}, **tables)
 
     cut = record(batches={"epoch": [100, 200], "loss": [0.9, 0.8]})
-    assert compare(cut, golden, {}, 0).status == "identical"
-    whole_batches = record(batches={"epoch": [100, 200, 300], "loss": [0.9, 0.8, 0.7]})
-    assert "tables differ" in compare(whole_batches, golden, {}, 0).problems[0]
-    extra = record(batches=cut.batches, checkpoints={"epoch": [1], "w": [1.0]})
-    assert "tables differ" in compare(extra, golden, {}, 0).problems[0]
+    assert "tables differ" in compare(cut, golden, {}, 0).problems[0]
+    fewer = record(columns=golden["columns"], batches=cut.batches)
+    assert "the golden's epochs [300] are not in the run" in compare(fewer, golden, {}, 0).problems[0]
+    assert compare(record(**golden), golden, {}, 0).status == "identical"
 
 
 def test_a_run_longer_than_its_golden_is_not_a_shortened_one(device):
@@ -146,7 +155,9 @@ def test_a_perturbed_golden_file_is_explained_with_a_plot(record, tmp_path):
     from harness.store import golden
 
     experiment = catalog.get("mse_regression")
-    golden.write(tmp_path, record)
+    # Written as if whole (a golden of a run shortened in epochs is refused): the judge holds the
+    # shortened run to the rows of its span.
+    golden.write(tmp_path, dataclasses.replace(record, span=WHOLE))
     path = golden.paths(tmp_path, record.device_kind, experiment.name).columns
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     header = lines[0].rstrip("\n").split(",")

@@ -135,16 +135,10 @@ def test_every_declaration_is_met_by_one_record_and_violated_by_others(name, key
 
 
 def _cut(e: Experiment, record: Record, through: int) -> Record:
-    """The record of a prefix of the run: its rows up to epoch ``through`` (a table kept at the
-    end of a run only has one row at the prefix's end, as a prefix run records it: a row the
-    golden does not have, so it is not compared)."""
-    def rows(name: str, table: Table) -> Table:
-        keep = [i for i, label in enumerate(table.get("epoch", [])) if e.epoch_of(name, label) <= through]
-        if not keep and table:
-            return {c: [through] if c == "epoch" else v[:1] for c, v in table.items()}
-        return {c: [v[i] for i in keep] for c, v in table.items()}
-
-    return dataclasses.replace(record, **{name: rows(name, table) for name, table in record.tables().items()})
+    """The record of a prefix of the run, as a run asked for its epochs up to ``through`` (a row's
+    label) records it: the program's kind cuts it to that span."""
+    span = e.program.span(epochs=e.program.epoch_number("columns", through))
+    return dataclasses.replace(e.program.cut(record, span), span=span)
 
 
 @pytest.mark.parametrize("name, key, declared", DECLARATIONS,

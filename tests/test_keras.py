@@ -26,8 +26,9 @@ from harness.experiments.keras import (
     weight_columns,
     weights,
 )
-from harness.judge.verdict import against, load, within
-from harness.record import CUT, Record
+from harness.judge.verdict import against, load
+from harness.record import Record
+from harness.span import WHOLE, Span
 from harness.store import golden
 
 
@@ -206,23 +207,26 @@ def test_two_variables_under_one_name_are_refused():
         weights(model)
 
 
-def test_a_whole_run_is_held_to_a_golden_of_its_prefix_on_those_rows_only():
-    """A golden written from a declared prefix (CUT): the rows it holds are compared, later ones are not."""
+def test_a_longer_run_is_held_to_a_golden_of_its_prefix_on_those_rows_only():
+    """A golden written from a declared prefix (its span): the rows it holds are compared, later ones are not."""
     e = catalog.get("fashion_alexnet8")
     stored = load(golden.ROOT, e, "cpu")
-    assert stored.scalars[CUT] == e.fit.prefix
+    assert stored.span == Span.batches(e.fit.prefix) and "cut_at_batch" not in stored.scalars
     cut_rows = stored.tables["batches"]
     steps = e.fit.steps_per_epoch
     longer = dataclasses.replace(
-        Record(e.name, "CPU:0", "cpu", "", scalars={k: v for k, v in stored.scalars.items() if k != CUT}),
+        Record(e.name, "CPU:0", "cpu", "", scalars=stored.scalars, mode="function", span=Span.batches(steps + 10)),
         batches={c: [*v, *([v[-1]] * 3)] for c, v in cut_rows.items()} | {
             "epoch": [*cut_rows["epoch"], steps // 2, steps, steps + 10]},
         columns={"epoch": [1], "loss": [9.0], "sparse_categorical_accuracy": [0.5]})
     assert against(stored, e, longer).status != "fail"
     moved = dataclasses.replace(longer, batches={**longer.batches, "loss": [v + 1 for v in longer.batches["loss"]]})
     assert against(stored, e, moved).status == "fail"
-    kept = within(longer, e, e.fit.prefix)
+    kept = e.fit.cut(longer, Span.batches(e.fit.prefix))
     assert kept.batches["epoch"] == cut_rows["epoch"] and kept.columns == {}
+    # Asked as a whole run, the same record lacks four epochs of the program: a failure that says so.
+    whole = against(stored, e, dataclasses.replace(longer, span=WHOLE))
+    assert whole.status == "fail" and "the run's record ends at epoch 1 of 5" in whole.explain()
 
 
 def test_on_keras_3_the_courses_cnns_never_move_their_batch_normalization_statistics():

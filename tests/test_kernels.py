@@ -5,7 +5,10 @@ differ."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +19,10 @@ from harness.errors import GoldenError, HarnessError
 from harness.execution import kernels
 from harness.experiments import catalog
 from harness.judge.ledger import KernelGolden, check_printed
-from harness.judge.verdict import kernel_class, load
-from harness.record import CUT, Record
+from harness.judge.verdict import STRICT_ENV, kernel_class, load
+from harness.record import Record
 from harness.store import golden
-from tests.helpers import cli, harness, without_data
+from tests.helpers import ROOT, cli, harness, without_data
 
 AVX2_ONLY = frozenset({"sse4_1", "sse4_2", "avx", "avx2", "fma"})
 
@@ -80,7 +83,9 @@ def _another_class() -> str:
     return next(k for k in ("sse41", "avx") if k != kernel_class("cpu"))
 
 
-def test_a_class_is_held_to_its_own_files_where_it_has_them(root: Path):
+def test_a_class_is_held_to_its_own_files_where_it_has_them(root: Path, monkeypatch):
+    # Exactly (on a CPU the classes were not computed on, the envelope would take the base's value).
+    monkeypatch.setenv(STRICT_ENV, "1")
     here = kernel_class("cpu")
     assert here is not None
     other = _another_class()
@@ -237,21 +242,24 @@ def test_regen_writes_another_class_where_it_differs_and_keeps_only_complete_cla
     assert not (root / "cpu" / golden.KERNELS).exists()
 
 
-def test_a_partial_regeneration_writes_no_files_for_a_class_it_cannot_complete(root: Path, tmp_path_factory):
+def test_a_partial_regeneration_writes_no_files_for_a_class_it_cannot_complete(tmp_path: Path):
     """A class the goldens did not cover gets no folder from a regeneration of some experiments:
-    its files for the others would be missing, and a half-written class is never read."""
+    its files for the others would be missing, and a half-written class is never read. (On any
+    machine: the goldens are first written here, with this machine's class as their base.)"""
     here = kernel_class("cpu")
-    if here != (golden.read_manifest(root, "cpu") or {})["kernel_class"]:
-        pytest.skip(f"this process runs kernel class {here}, not the goldens' base")
-    uncovered = [k for k in kernels.emulable() if k not in golden.read_manifest(root, "cpu")["kernel_classes"]]
-    if not uncovered:
-        pytest.skip("every kernel class this CPU can run is covered by the goldens")
-    drift = tmp_path_factory.mktemp("reports") / "drift.md"
-    done = cli("regen", "forward_pass", "--device", "CPU:0", "--golden-dir", str(root), "--kernel-classes",
-               uncovered[0], "--drift-report", str(drift))
+    other = next((k for k in kernels.emulable() if k != here), None)
+    if other is None:
+        pytest.skip(f"this CPU runs no kernel class but its own ({here})")
+    root, drift = tmp_path / "golden", tmp_path / "drift.md"
+    root.mkdir()
+    args = ("regen", "forward_pass", "--device", "CPU:0", "--golden-dir", str(root), "--drift-report", str(drift))
+    assert cli(*args, "--kernel-classes", "this").returncode == 0
+    assert golden.read_manifest(root, "cpu")["kernel_classes"] == [here]
+    done = cli(*args, "--kernel-classes", other)
     assert done.returncode == 0, done.stderr
-    assert not golden.kernel_dir(root, "cpu", uncovered[0]).exists()
-    assert uncovered[0] not in (golden.read_manifest(root, "cpu") or {})["kernel_classes"]
+    assert not golden.kernel_dir(root, "cpu", other).exists()
+    assert other not in (golden.read_manifest(root, "cpu") or {})["kernel_classes"]
+    assert golden.paths(root, "cpu", "forward_pass").scalars.exists()
 
 
 def test_a_class_records_a_mode_only_where_it_departs_from_the_declaration():
@@ -323,14 +331,73 @@ def test_every_printed_number_and_claim_is_found_in_every_class_s_golden():
     from harness.judge.ledger import check_claim
 
     manifest = golden.read_manifest(golden.ROOT, "cpu") or {}
+    checked = 0
     for key in manifest["kernel_classes"]:
         for experiment in _with_goldens():
             stored = golden.load(golden.ROOT, "cpu", experiment.name, experiment.table_columns(), key)
-            if CUT in stored.scalars:
+            if not stored.span.whole:
                 continue  # a golden of a declared prefix: its printed numbers and claims are a whole run's
             kernels_golden = KernelGolden(key, stored.record(experiment.name, "cpu"))
+            # A run that computes exactly its class's golden: every number and claim is as that
+            # class's golden says (the ledger reads the class's own values, not the base's).
             for number in experiment.printed:
-                check_printed(experiment, number, kernels_golden.record, kernels_golden)
+                found = check_printed(experiment, number, kernels_golden.record, kernels_golden)
+                assert found.ok and (found.measured is not None or number.not_comparable), (key, found.describe())
+                checked += 1
             for claim in experiment.claims:
                 if not claim.needs:
-                    check_claim(experiment, claim, kernels_golden.record, None, kernels_golden)
+                    assert check_claim(experiment, claim, kernels_golden.record, None, kernels_golden).ok, \
+                        (key, experiment.name, claim.text)
+                    checked += 1
+    assert checked > 100 * len(manifest["kernel_classes"]), checked
+
+
+AVX2_CPU = frozenset({"sse4_1", "avx", "avx2", "fma"})
+SAPPHIRE_RAPIDS = frozenset({"sse4_1", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq",
+                             "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8"})
+
+
+@pytest.mark.parametrize(("own", "flags", "covered", "nearest"), [
+    # An AVX2 CPU, whose TensorFlow leaves oneDNN's options off by default: the AVX2 class with them on.
+    ("avx2_onednn_off", AVX2_CPU, ["sse41", "avx", "avx2", "avx512_core_bf16"], "avx2"),
+    # The newest instruction set first; of its classes, the one with this CPU's own oneDNN options.
+    ("avx2_onednn_off", AVX2_CPU, ["sse41_onednn_off", "avx2", "avx_onednn_off"], "avx2"),
+    ("avx512_core_amx_onednn_off", SAPPHIRE_RAPIDS, ["avx2", "avx512_core_bf16", "avx512_core_bf16_onednn_off"],
+     "avx512_core_bf16_onednn_off"),
+    # A CPU newer than every covered class: the newest it can run.
+    ("avx512_core_amx", SAPPHIRE_RAPIDS, ["sse41", "avx2", "avx512_core_bf16", "avx512_core_bf16_onednn_off"],
+     "avx512_core_bf16"),
+    # Nothing this CPU can run is covered.
+    ("avx2", AVX2_CPU, ["avx512_core_bf16"], None),
+])
+def test_the_nearest_covered_class_is_the_newest_this_cpu_runs_with_its_own_options(own, flags, covered, nearest):
+    assert kernels.nearest_covered(own, covered, flags) == nearest
+
+
+def test_a_cpu_the_goldens_do_not_cover_runs_the_nearest_covered_class_unless_told_otherwise(tmp_path: Path):
+    """check on a CPU whose own class the manifest leaves out: run under the nearest covered class,
+    saying so (the runs held to that class's goldens); --own-kernels: its own, compared with the base."""
+    own = kernels.own_class()
+    root = tmp_path / "golden"
+    shutil.copytree(golden.ROOT, root)
+    covered = [k for k in golden.covered_classes(golden.ROOT, "cpu") if k != own]
+    _manifest(root, kernel_classes=covered)
+    nearest = kernels.nearest_covered(own, covered)
+    # This process's environment as the user gave it (conftest may have chosen a class for it).
+    env = {k: v for k, v in os.environ.items()
+           if k not in (kernels.OWN_ENV, "HARNESS_ONEDNN_ISA", kernels.ONEDNN_ENV, kernels.ONEDNN_OPTS_ENV,
+                        kernels.XLA_ENV, kernels.CHOICE_ENV)}
+    args = ("check", "constant", "--device", "CPU:0", "--jobs", "1", "--golden-dir", str(root))
+    chosen = subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=600)
+    if nearest is None:
+        assert "runs under the nearest covered class" not in chosen.stdout
+        return
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
+    assert (f"this CPU's own kernel class {own} is not covered by the goldens: runs under the nearest covered "
+            f"class {nearest}") in chosen.stdout, chosen.stdout
+    assert f"held to the goldens of kernel class {nearest}" in chosen.stdout
+    mine = subprocess.run([sys.executable, "-m", "harness", "--own-kernels", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert "runs under the nearest covered class" not in mine.stdout
+    assert f"kernel class {own}, which the goldens do not cover" in mine.stdout, mine.stdout

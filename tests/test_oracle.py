@@ -68,16 +68,31 @@ def test_float32_oracle_agrees_with_tensorflow(trainer, device, record_of, oracl
         record_property(f"{column}_max_ulp", float(d.max()))
     found = agreement.problems(trainer.name, run, record, trainer.tolerance_for)
     assert not found, f"{trainer.name} on {device.name} (kernel class {kernels.current().key}): {found}"
+
+
+BANDED = [e for e in catalog.training_experiments() if e.tolerance.measured]
+
+
+@pytest.mark.parametrize("banded", BANDED, ids=[e.name for e in BANDED])
+def test_a_band_covers_the_oracle_against_the_base_golden_and_is_its_figure_on_the_goldens_cpu(banded):
+    """The float32 oracle, its products done as the base class does them, against the base golden
+    (TensorFlow-free, from the committed files): within the band on every machine; on the goldens'
+    own kernel class, exactly the band's oracle figure (tests/test_tolerances.py). Elsewhere NumPy's
+    own float32 exp and log (its SIMD dispatch) may round otherwise, and the figure is not asked."""
+    trainer = banded
+    base = (golden.read_manifest(golden.ROOT, "cpu") or {})["kernel_class"]
+    stored = golden.load(golden.ROOT, "cpu", trainer.name, trainer.table_columns())
+    run = programs.train(trainer.name, stored.scalars, np.float32, kernels=kernels.of_class(base))
+    distances = agreement.distances(run, stored.record(trainer.name, "cpu"))
+    largest = bands.split(trainer, {c: float(d.max()) for c, d in distances.items()})
     t = trainer.tolerance
-    if t.measured and device.kind == "cpu" and kernels.current().key == _base_class():
-        # The band's oracle figure is this distance, on the goldens' kernel class (tests/test_tolerances.py).
-        largest = bands.split(trainer, {c: float(d.max()) for c, d in agreement.distances(run, record).items()})
-        assert (round(largest["values"]), round(largest["state"])) == (
-            dict(t.measured)["oracle"], dict(t.state_measured).get("oracle", 0)), (trainer.name, largest)
-
-
-def _base_class() -> str | None:
-    return (golden.read_manifest(golden.ROOT, "cpu") or {}).get("kernel_class")
+    assert largest["values"] <= t.ulps and largest["state"] <= (t.state_ulps or t.ulps), (trainer.name, largest)
+    measured = (round(largest["values"]), round(largest["state"]))
+    figure = (dict(t.measured)["oracle"], dict(t.state_measured).get("oracle", 0))
+    if kernels.current().key != base:
+        pytest.skip(f"{trainer.name}: the oracle's figure {figure} was measured on kernel class {base}; this machine "
+                    f"runs {kernels.current().key} and its NumPy gives {measured} (within the band)")
+    assert measured == figure, (trainer.name, largest)
 
 
 def test_float64_oracle_keeps_the_programs_claims(trainer, oracle_runs, record_of, device, record_property):

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import pickle
 import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import tensorflow as tf
 
 from harness.errors import INTERNAL_ERROR, ProgramError
 from harness.execution import pool, recorder
-from tests.helpers import cli
+from tests.helpers import ROOT, cli
 
 
 def test_a_program_that_raises_is_its_experiments_error_and_the_others_run(monkeypatch):
@@ -67,3 +71,55 @@ def test_each_run_that_lands_says_what_is_left():
     pool.run_all(jobs, 1, pool.WorkerSetup(), progress=said.append)
     landed = [line for line in said if "done in" in line]
     assert landed[0].endswith("; 1 of 2 runs left") and landed[1].endswith("; all 2 runs done"), said
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="the process table is read from Linux's /proc")
+def test_a_killed_check_leaves_no_worker_behind():
+    """SIGKILL to ``check`` (what a timeout does) gives the pool no chance to stop its workers: each
+    watches its parent and ends within seconds of it."""
+    command = [sys.executable, "-m", "harness", "check", "--jobs", "2", "mse_regression", "custom_loss_cost99"]
+    parent = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        workers: list[int] = []
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and time.monotonic() < deadline and parent.poll() is None:
+            workers = [p for p in _children(parent.pid) if "spawn_main" in _command_line(p)]
+            time.sleep(0.2)
+        said = parent.stderr.read() if parent.poll() is not None and parent.stderr else ""
+        assert len(workers) == 2, f"check started no pool of two workers: {said}"
+        time.sleep(2)  # into their work: TensorFlow is starting or the runs have begun
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10 * pool.PARENT_POLL_SECONDS + 5
+    while any(Path(f"/proc/{p}").exists() and _state(p) != "Z" for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in workers if Path(f"/proc/{p}").exists() and _state(p) != "Z"]
+    assert not left, f"workers {left} of the killed check are still running"
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"

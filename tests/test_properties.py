@@ -38,7 +38,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from harness import cli
-from harness.errors import GoldenError, HarnessError
+from harness.errors import GoldenError, GoldenMissing, HarnessError
 from harness.execution import modes
 from harness.experiments import catalog
 from harness.judge.compare import same
@@ -247,7 +247,7 @@ def _did_its_job(line: Line, done: Done) -> None:
     names = [tok for tok in argv[argv.index(command) + 1:] if tok in CHEAP]
     if command == "run" and "--json" in argv:
         for data in json.loads(done.stdout):
-            record = Record(**data)
+            record = Record.from_json(data)
             e = catalog.get(record.experiment)
             if record.mode != modes.reference(e):
                 assert verdict.judge_mode(golden.ROOT, e, record).ok, (argv, record.experiment)
@@ -347,8 +347,9 @@ def _damage(root: Path, damage: str, target: str, data: Any) -> Path:
     return path
 
 
-def _loads_or_names_the_file(root: Path) -> None:
-    """Every experiment's goldens, the manifest and the layout: read, or refused by name."""
+def _loads_or_names_the_file(root: Path, damaged: Path) -> None:
+    """Every experiment's goldens, the manifest and the layout: read, or refused naming the file
+    that was damaged (or, for a pair that disagrees, naming it among the two)."""
     classes = sorted(p.name for p in (root / "cpu" / golden.KERNELS).glob("*"))
     for reader in ([lambda: golden.check_layout(root), lambda: golden.read_manifest(root, "cpu")]
                    + [lambda e=e: load(root, e, "cpu") for e in catalog.all_experiments()]
@@ -359,10 +360,14 @@ def _loads_or_names_the_file(root: Path) -> None:
                       for k in classes for e in catalog.training_experiments()]):
         try:
             reader()
+        except GoldenMissing as exc:
+            committed = golden.ROOT / Path(str(exc.path)).relative_to(root)
+            assert str(exc.path) == str(damaged) or not committed.exists(), (str(damaged), str(exc))
         except GoldenError as exc:
-            assert str(exc.path).startswith(str(root)) and "fix:" in str(exc), str(exc)
+            named = {str(p) for p in (exc.path, *exc.also)}
+            assert str(damaged) in named and "fix:" in str(exc), (str(damaged), str(exc))
         except HarnessError as exc:  # the layout check naming a folder
-            assert str(root) in str(exc), str(exc)
+            assert str(damaged) in str(exc), (str(damaged), str(exc))
 
 
 def _damaged_copy(tmp_path_factory: Any, case: tuple[str, str, Any]) -> tuple[Path, Path, dict[str, str]]:
@@ -376,8 +381,8 @@ def _damaged_copy(tmp_path_factory: Any, case: tuple[str, str, Any]) -> tuple[Pa
 
 @given(case=damaged_stores())
 def test_a_damaged_golden_store_is_read_or_refused_by_name(tmp_path_factory, case):
-    root, _, after_damage = _damaged_copy(tmp_path_factory, case)
-    _loads_or_names_the_file(root)
+    root, damaged, after_damage = _damaged_copy(tmp_path_factory, case)
+    _loads_or_names_the_file(root, damaged)
     assert _digest(root) == after_damage  # reading never writes
 
 
@@ -392,7 +397,7 @@ def _prefix_record(name: str) -> Record:
                    *(["--epochs", str(PREFIX)] if catalog.get(name).trains else []))
     assert done.returncode == 0, done
     (data,) = json.loads(done.stdout)
-    return Record(**data)
+    return Record.from_json(data)
 
 
 def _owner(target: str) -> str:

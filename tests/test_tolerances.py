@@ -10,6 +10,8 @@ all of them again, with what a learning rate 0.1% off does.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from harness.experiments import catalog
@@ -29,8 +31,14 @@ def test_a_band_is_the_rule_applied_to_its_measurements(banded):
     t = experiment.tolerance
     measured, state = dict(t.measured), dict(t.state_measured)
     assert set(measured) == set(ROUNDING), f"{experiment.name}: a band measures every source: {list(ROUNDING)}"
-    assert t.ulps == band_for(max(measured.values()))
-    assert t.state_ulps == (band_for(max(state.values())) if state else None)
+    assert not state or set(state) <= set(ROUNDING)
+    # A band typed by hand beside its measurements (wider or narrower than the rule) is refused.
+    for wrong in (t.ulps * 2 or 1, t.ulps // 2 if t.ulps > 1 else t.ulps + 3):
+        with pytest.raises(ValueError, match="not the rule's"):
+            dataclasses.replace(t, ulps=wrong)
+    if state:
+        with pytest.raises(ValueError, match="not the rule's"):
+            dataclasses.replace(t, state_ulps=(t.state_ulps or 0) * 2 + 1)
 
 
 @pytest.mark.parametrize("banded", BANDED, ids=[e.name for e in BANDED])

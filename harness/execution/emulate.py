@@ -31,7 +31,7 @@ def run_under(key: str, names: Sequence[str], mode: str | None, jobs: int, devic
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise HarnessError(f"the runs under kernel class {key} ({mode}) stopped with exit {done.returncode}:\n{tail}")
-    return [Record(**r) for r in json.loads(done.stdout)]
+    return [Record.from_json(r) for r in json.loads(done.stdout)]
 
 
 def run_every_mode(key: str, names: Sequence[str], trainers: Sequence[str], jobs: int, device: str = "CPU:0",

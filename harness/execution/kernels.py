@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import functools
 import os
+import platform
 import re
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.errors import HarnessError
@@ -121,6 +122,25 @@ def of_class(key: str) -> Kernels:
     return Kernels(isa, opts, xla or (BY_NAME[isa].xla if isa in BY_NAME else "native"), "-")
 
 
+def cpu_model() -> str:
+    """The CPU's model name, as the manifest records it (``device``)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_identity() -> tuple[str | None, str]:
+    """This CPU as the goldens' manifest knows the one that computed every covered class: the newest
+    oneDNN instruction set it can run (its ``onednn_isa`` uncapped) and its model name (``device``)."""
+    isas = [isa.name for isa in ISAS if set(isa.cpu_flags) <= cpu_flags()]
+    return (isas[-1] if isas else None), cpu_model()
+
+
 def cpu_flags() -> frozenset[str]:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -148,7 +168,8 @@ def environment(key: str, base: Mapping[str, str]) -> dict[str, str]:
         raise HarnessError(f"{key!r} is not a kernel class this CPU can run: one of {', '.join(emulable())}")
     # The class's variables replace the user's; a probe answer passed down is asked under other
     # settings than the class's, so a child never takes it (onednn_isa).
-    env = dict(base)
+    env = {k: v for k, v in base.items() if k != OWN_ENV}
+    env[CHOICE_ENV] = "own"  # a child asked to run a class runs it, whatever the goldens cover
     flags = XLA_FLAG.sub("", env.pop(XLA_ENV, "")).strip()
     env.update({ONEDNN_OPTS_ENV: "1" if opts else "0", ONEDNN_ENV: isa.upper()})
     env[XLA_ENV] = f"{flags} --xla_cpu_max_isa={xla or BY_NAME[isa].xla}".strip()
@@ -178,31 +199,104 @@ def openblas_coretype() -> str:
     return ", ".join(sorted(set(found))) or "no OpenBLAS"
 
 
-_PROBE = "import tensorflow as tf\nx = tf.ones([4, 4])\ntf.matmul(x, x)\n"
+_PROBE = ("import tensorflow as tf\nfrom tensorflow.python.util import _pywrap_util_port\n"
+          "x = tf.ones([4, 4])\ntf.matmul(x, x)\nprint('onednn_opts:', _pywrap_util_port.IsMklEnabled())\n")
+
+
+def onednn_isa() -> str:
+    """The ISA oneDNN dispatches to in this environment, in oneDNN's own words."""
+    return _onednn()[0]
+
+
+def onednn_opts() -> bool:
+    """Whether TensorFlow runs its oneDNN operations here: ``TF_ENABLE_ONEDNN_OPTS`` where it is set,
+    else TensorFlow's own default, which depends on the CPU (on where it finds AVX-512 VNNI or newer,
+    off on an AVX2 CPU): so it is asked of TensorFlow, never read from the variable."""
+    return _onednn()[1]
 
 
 @functools.cache
-def onednn_isa() -> str:
-    """The ISA oneDNN dispatches to in this environment, in oneDNN's own words, asked of a
-    fresh process (oneDNN reads ONEDNN_VERBOSE once, when it starts)."""
+def _onednn() -> tuple[str, bool]:
+    """oneDNN's ISA and TensorFlow's oneDNN options, asked of a fresh process (oneDNN reads
+    ONEDNN_VERBOSE once, when it starts; TensorFlow decides its options when it loads)."""
     asked = f"{os.environ.get(ONEDNN_ENV, '')}|{os.environ.get(ONEDNN_OPTS_ENV, '')}|"
     cached = os.environ.get(_ANSWER_ENV, "")
-    if cached.startswith(asked):
-        return cached[len(asked):]
+    if cached.startswith(asked) and cached.count("|") == 3:
+        isa, opts = cached[len(asked):].split("|")
+        return isa, opts == "on"
     env = {**os.environ, "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     try:
         out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True,
                              timeout=300, check=False).stdout
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"unknown ({type(exc).__name__})"
+        return f"unknown ({type(exc).__name__})", os.environ.get(ONEDNN_OPTS_ENV, "1").strip() not in ("0", "false")
     said = next((line.split("isa:", 1)[1].strip() for line in out.splitlines() if ",isa:" in line), None)
     found = "unknown" if said is None else next((isa.name for isa in ISAS if isa.verbose == said), said)
-    os.environ[_ANSWER_ENV] = asked + found
-    return found
+    enabled = "onednn_opts: True" in out
+    os.environ[_ANSWER_ENV] = f"{asked}{found}|{'on' if enabled else 'off'}"
+    return found, enabled
 
 
 @functools.cache
 def current() -> Kernels:
     """The kernels of this process's environment."""
-    opts = os.environ.get(ONEDNN_OPTS_ENV, "1").strip().lower() not in ("0", "false")
-    return Kernels(onednn_isa(), opts, xla_isa(), openblas_coretype())
+    return Kernels(onednn_isa(), onednn_opts(), xla_isa(), openblas_coretype())
+
+
+# "own": run this CPU's own kernels even where the goldens do not cover them (judged against the
+# base goldens, every failure saying the kernels may be why). Unset: a CPU whose own kernel class
+# the goldens do not cover runs the nearest class they cover that it can run (``run_covered``).
+CHOICE_ENV = "HARNESS_KERNELS"
+# Set by ``run_covered`` for this process and its children: the class this CPU runs by itself.
+OWN_ENV = "HARNESS_OWN_KERNEL_CLASS"
+
+
+def own_class() -> str:
+    """The kernel class this CPU runs by itself (before ``run_covered`` chose another)."""
+    return os.environ.get(OWN_ENV) or current().key
+
+
+def nearest_covered(own: str, covered: Sequence[str], flags: frozenset[str] | None = None) -> str | None:
+    """The covered class nearest to ``own`` that this CPU can run: the newest instruction set, with
+    TensorFlow's oneDNN options as ``own`` has them where that class is covered (None: none)."""
+    _, opts, _ = _parse(own)
+    runnable = [k for k in emulable(flags) if k in covered]
+
+    def rank(key: str) -> tuple[int, bool]:
+        their_isa, their_opts, _ = _parse(key)
+        return ISAS.index(BY_NAME[their_isa]), their_opts == opts
+
+    return max(runnable, key=rank, default=None)
+
+
+def run_covered(covered: Sequence[str]) -> tuple[str, str] | None:
+    """Before TensorFlow starts: where this CPU's own kernel class is not among ``covered`` and it can
+    run one that is, this process (and every process it starts) runs the nearest covered class
+    (``environment``), so that its runs are judged exactly; ``HARNESS_KERNELS=own`` keeps the CPU's
+    own. Returns (own class, class run) when it chose, else None."""
+    if os.environ.get(CHOICE_ENV, "").strip().lower() == "own":
+        return None
+    if os.environ.get(OWN_ENV):
+        return os.environ[OWN_ENV], current().key  # a parent chose; this process inherited it
+    if "tensorflow" in sys.modules:
+        return None  # too late: TensorFlow read its settings when it loaded (a command called in-process)
+    own = current().key
+    target = None if own in covered else nearest_covered(own, covered)
+    if target is None:
+        return None
+    os.environ.update(environment(target, os.environ))
+    os.environ[OWN_ENV] = own
+    current.cache_clear()
+    _onednn.cache_clear()
+    return own, current().key
+
+
+def chosen() -> str | None:
+    """What ``run_covered`` did, in words for headers (None: the CPU runs its own kernels)."""
+    own = os.environ.get(OWN_ENV)
+    if not own:
+        return None
+    return (f"this CPU's own kernel class {own} is not covered by the goldens: runs under the nearest covered "
+            f"class {current().key} ({ONEDNN_ENV}={os.environ.get(ONEDNN_ENV, '')}, "
+            f"{ONEDNN_OPTS_ENV}={os.environ.get(ONEDNN_OPTS_ENV, '')}, set for this run); "
+            f"{CHOICE_ENV}=own runs its own")

@@ -88,9 +88,19 @@ MODES: dict[str, Mode] = {
 }
 
 
+# The modes whose departures have one cause, by the rounding-only source a band names it
+# (harness.experiments.declare.ROUNDING): XLA's kernels, Grappler's rewrites.
+CAUSES = {"xla": ("xla", "fused_xla"), "grappler": ("function", "fused")}
+
+
+def alike(mode: str) -> tuple[str, ...]:
+    """The modes that round as ``mode`` does (itself alone where it has no such cause)."""
+    return next((pair for pair in CAUSES.values() if mode in pair), (mode,))
+
+
 def reference(experiment: Experiment) -> str:
     """The mode the program runs in as written: its golden's."""
-    return KERAS_REFERENCE if experiment.fit is not None else REFERENCE
+    return experiment.program.reference_mode
 
 
 def of(experiment: Experiment) -> list[str]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -25,6 +27,7 @@ from harness.execution import modes
 if TYPE_CHECKING:
     from harness.experiments.declare import Experiment
 from harness.record import Record
+from harness.span import WHOLE, Span
 
 
 @dataclass(frozen=True)
@@ -33,14 +36,13 @@ class Job:
     device: str
     # None: as the program is written (harness.execution.modes.reference).
     mode: str | None = None
-    epochs: int | None = None
+    # The part of the program it makes (Experiment.span_for): whole, or its first epochs or batches.
+    span: Span = WHOLE
     # The golden folder whose initial weights the run must draw before it trains (check).
     golden: str | None = None
     # Run it a second time in the same process, that run's loop called once more and timed
     # (the matrix: run-to-run determinism and speed).
     twice: bool = False
-    # A Keras program's first N batches only (a long program's declared prefix: check, regen).
-    batches: int | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,25 @@ class WorkerSetup:
         runtime.configure()
 
 
-def _start(setup: WorkerSetup) -> None:
+# How often a worker looks whether its parent is still there.
+PARENT_POLL_SECONDS = 0.5
+
+
+def _start(setup: WorkerSetup, parent: int) -> None:
+    _die_with(parent)
     setup.apply()
+
+
+def _die_with(parent: int) -> None:
+    """A worker ends when its parent does, however the parent ended (SIGKILL included, which
+    leaves no chance to stop the pool): otherwise it computes on for minutes, slowing whatever
+    runs next. A thread watches the parent's pid; the worker is re-parented when it dies."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="harness-parent-watch", daemon=True).start()
 
 
 def _expected_initial(job: Job) -> dict[str, Any] | None:
@@ -104,9 +123,9 @@ def _work(job: Job) -> tuple[Done, float]:
     experiment, device = catalog.get(job.experiment), Device(job.device)
     expected = _expected_initial(job)
     try:
-        record = run(experiment, device, job.epochs, job.mode, expected, batches=job.batches)
+        record = run(experiment, device, job.span.epochs_asked, job.mode, expected, batches=job.span.batches_asked)
         if not job.twice or not experiment.trains:
-            done = Done(job, record, again=run(experiment, device, mode=job.mode, batches=job.batches)
+            done = Done(job, record, again=run(experiment, device, mode=job.mode, batches=job.span.batches_asked)
                         if job.twice else None)
         else:
             again, timing = run_and_time(experiment, device, job.mode, expected)
@@ -139,8 +158,9 @@ def cost(job: Job) -> float:
     from harness.experiments import catalog
 
     experiment = catalog.get(job.experiment)
-    share = None if job.batches is None or experiment.fit is None else job.batches / experiment.fit.batches
-    return run_cost(experiment, job.epochs, job.mode, share) * (2 if job.twice else 1)
+    batches = job.span.batches_asked
+    share = None if batches is None or experiment.fit is None else batches / experiment.fit.batches
+    return run_cost(experiment, job.span.epochs_asked, job.mode, share) * (2 if job.twice else 1)
 
 
 def run_cost(experiment: Experiment, epochs: int | None = None, mode: str | None = None,
@@ -182,7 +202,7 @@ def run_all(jobs: Sequence[Job], workers: int, setup: WorkerSetup,
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=context,
-                                 initializer=_start, initargs=(setup,)) as pool:
+                                 initializer=_start, initargs=(setup, os.getpid())) as pool:
             futures: dict[Future[tuple[Done, float]], int] = {pool.submit(_work, jobs[i]): i for i in order}
             for future in as_completed(futures):
                 land(futures[future], *future.result())

@@ -17,6 +17,7 @@ from harness.experiments.datasets import require
 from harness.experiments.declare import Experiment, Outcome
 from harness.judge.compare import same
 from harness.record import Record
+from harness.span import Span
 
 
 @contextlib.contextmanager
@@ -52,8 +53,6 @@ def run(experiment: Experiment, device: Device, epochs: int | None = None,
     program), ``batches`` a Keras program's ``fit``.
     ``expected_initial`` (the golden's ``<variable>_initial`` scalars) stops the run before it
     trains when it drew other weights."""
-    if batches is not None and experiment.fit is None:
-        raise HarnessError(f"{experiment.name} is not a Keras program: a prefix in batches applies to fit")
     return _execute(experiment, device, epochs, mode, expected_initial, timed=False, batches=batches)[0]
 
 
@@ -71,9 +70,10 @@ def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: s
     from harness.execution.loops import Loop
 
     mode = modes.reference(experiment) if mode is None else modes.get(mode).name
-    if experiment.epochs is None and epochs is not None:
-        raise HarnessError(f"{experiment.name} has no training loop: --epochs applies to the training "
-                           "experiments (python -m harness list marks them)")
+    try:
+        span = experiment.program.span(epochs, batches)
+    except ValueError as exc:
+        raise HarnessError(f"{experiment.name}: {exc} (python -m harness list says what each program is)") from None
     if mode not in modes.of(experiment):
         raise HarnessError(f"{experiment.name} has no training loop: --mode applies to the training "
                            "programs (python -m harness list marks them)")
@@ -112,8 +112,8 @@ def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: s
                     start = time.perf_counter()
                     again = loop()
                     seconds = time.perf_counter() - start
-                timing = Timing(seconds, loop.epochs * loop.batch_count, _record(again, experiment, device, mode))
-            if training.after is not None and mode == modes.REFERENCE and loop.epochs == training.epochs:
+                timing = Timing(seconds, loop.epochs * loop.batch_count, _record(again, experiment, device, mode, span))
+            if training.after is not None and training.runs_after(span, mode):
                 # What the program computes from its trained weights, as it writes it (eager). A
                 # run of the loop only (another mode, or shortened) does not get there.
                 found = training.after(loop.setup)
@@ -128,7 +128,7 @@ def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: s
             f"{experiment.name} was asked to run on {device.name} but TensorFlow placed it on "
             f"{outcome.placement}"
         )
-    return _record(outcome, experiment, device, mode), timing
+    return _record(outcome, experiment, device, mode, span), timing
 
 
 def _check_initial(name: str, drawn: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -141,7 +141,7 @@ def _check_initial(name: str, drawn: dict[str, Any], expected: dict[str, Any]) -
                 "process (see harness.execution.runtime.reset_random_state)")
 
 
-def _record(outcome: Outcome, experiment: Experiment, device: Device, mode: str) -> Record:
+def _record(outcome: Outcome, experiment: Experiment, device: Device, mode: str, span: Span) -> Record:
     return Record(
         experiment=experiment.name,
         device=device.name,
@@ -154,4 +154,5 @@ def _record(outcome: Outcome, experiment: Experiment, device: Device, mode: str)
         checkpoints=outcome.checkpoints,
         batches=outcome.batches,
         validation=outcome.validation,
+        span=span,
     )

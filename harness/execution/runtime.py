@@ -68,21 +68,10 @@ def onednn_setting() -> str:
     return f"TF_ENABLE_ONEDNN_OPTS={value}" if value is not None else "unset (TensorFlow default)"
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def device_description(kind: str) -> str:
     """The CPU model, or the names of the visible GPUs."""
     if kind == "cpu":
-        return cpu_model()
+        return kernels.cpu_model()
     names = [
         tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
         for gpu in tf.config.list_physical_devices("GPU")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol
+
+from harness.span import WHOLE, Span, Tier
 
 if TYPE_CHECKING:
     from harness.experiments.keras import Fit
@@ -79,6 +81,11 @@ class Tolerance:
         unknown = [s for s, _ in self.measured + self.state_measured if s not in ROUNDING]
         if unknown:
             raise ValueError(f"unknown rounding-only sources {unknown}: the sources are {list(ROUNDING)}")
+        for band, found, what in ((self.ulps, self.measured, "band"), (self.state_ulps, self.state_measured,
+                                                                    "state band")):
+            if found and band != band_for(max(n for _, n in found)):
+                raise ValueError(f"a {what} of {band} ULP is not the rule's for its measurements {dict(found)}: "
+                                 f"band_for gives {band_for(max(n for _, n in found))} (Tolerance.rounding)")
 
     @classmethod
     def rounding(cls, measured: dict[str, int], state: dict[str, int] | None = None, note: str = "") -> Tolerance:
@@ -162,6 +169,60 @@ class NotRunnable:
     status: str = "not runnable"
 
 
+class Program(Protocol):
+    """What the judge, the runner and the reports ask of a program, whatever its kind (a one-shot
+    computation, a GradientTape loop: ``Training``, a Keras fit: ``Fit``)."""
+
+    @property
+    def reference_mode(self) -> str: ...
+    @property
+    def after_scalars(self) -> tuple[str, ...]: ...
+    @property
+    def known_mode_differences(self) -> tuple[ModeDifference, ...]: ...
+    @property
+    def epochs(self) -> int: ...
+    def span(self, epochs: int | None = None, batches: int | None = None) -> Span: ...
+    def default_span(self, tier: Tier) -> Span: ...
+    def epoch_number(self, table: str, label: int) -> int: ...
+    def runs_after(self, span: Span, mode: str) -> bool: ...
+    def unrecorded(self, record: Record) -> list[str]: ...
+    def cut(self, record: Record, span: Span) -> Record: ...
+
+
+class OneShot:
+    """A one-shot computation: no epochs, no rows; a run of it is always the whole program."""
+
+    reference_mode: ClassVar[str] = "eager"
+    after_scalars: tuple[str, ...] = ()
+    known_mode_differences: tuple[ModeDifference, ...] = ()
+    epochs = 0
+
+    def span(self, epochs: int | None = None, batches: int | None = None) -> Span:
+        if epochs is not None or batches is not None:
+            raise ValueError("a one-shot computation has no epochs or batches to shorten")
+        return WHOLE
+
+    def default_span(self, tier: Tier) -> Span:
+        return WHOLE
+
+    def epoch_number(self, table: str, label: int) -> int:
+        return label
+
+    def runs_after(self, span: Span, mode: str) -> bool:
+        return False
+
+    def unrecorded(self, record: Record) -> list[str]:
+        return []
+
+    def cut(self, record: Record, span: Span) -> Record:
+        if not span.whole:
+            raise ValueError("a one-shot computation cannot be cut")
+        return record
+
+
+ONE_SHOT = OneShot()
+
+
 @dataclass(frozen=True)
 class Experiment:
     name: str
@@ -205,9 +266,22 @@ class Experiment:
         return self.training is not None or self.fit is not None
 
     @property
+    def program(self) -> Program:
+        """The program, behind the interface every kind gives."""
+        return self.training or self.fit or ONE_SHOT
+
+    @property
     def known_mode_differences(self) -> tuple[ModeDifference, ...]:
-        return (self.training.known_mode_differences if self.training else
-                self.fit.known_mode_differences if self.fit else ())
+        return self.program.known_mode_differences
+
+    def span_for(self, tier: Tier, whole: bool = False, epochs: int | None = None) -> Span:
+        """The one rule of what a run of this experiment makes, for the tests, ``check`` (and the
+        commands that run as it does) and the reports: ``--whole`` the whole program, ``--epochs``
+        its first epochs (a GradientTape loop's), else the tier's default (a long Keras program's
+        declared prefix)."""
+        if epochs is not None and self.epochs is not None:
+            return self.program.span(epochs=epochs)
+        return WHOLE if whole else self.program.default_span(tier)
 
     def mode_difference(self, mode: str) -> ModeDifference | None:
         return next((d for d in self.known_mode_differences if d.mode == mode), None)
@@ -227,7 +301,7 @@ class Experiment:
     @property
     def after_scalars(self) -> tuple[str, ...]:
         """The scalars of the program's code after its training (a whole run's only)."""
-        return self.training.after_scalars if self.training else self.fit.after_scalars if self.fit else ()
+        return self.program.after_scalars
 
     def tolerance_for(self, column: str) -> int:
         """The ULPs a column may move: the state band for the update rule's state, if declared."""

@@ -14,10 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.experiments.training import ModeDifference, differing
-from harness.record import flat_names
+from harness.record import Record, flat_names
+from harness.span import WHOLE, Span, Tier
 
 # A declared line's value in the run: ``line(SGD_LR)``, or with the program's names the line
 # reads, ``line(INT_PRED, pred=pred)``.
@@ -101,6 +102,58 @@ class Fit:
     # The program is run this many times in one working folder (a second run resumes from the
     # first's checkpoint); the record's epochs count on (5 and 5: 1 .. 10).
     runs: int = 1
+    # The execution mode the program is written in (harness.execution.modes): the compiled fit.
+    reference_mode: ClassVar[str] = "function"
+
+    def span(self, epochs: int | None = None, batches: int | None = None) -> Span:
+        """What a run asked for ``epochs`` or ``batches`` makes, in batches (the unit ``fit`` can
+        stop at); the whole program when the count reaches its own."""
+        if epochs is not None and batches is not None:
+            raise ValueError("a run is shortened in epochs or in batches, not both")
+        count = batches if epochs is None else epochs * self.steps_per_epoch
+        return WHOLE if count is None or count >= self.batches else Span.batches(count)
+
+    def default_span(self, tier: Tier) -> Span:
+        """The part a default run makes: the declared prefix in the tests (the test phase's time),
+        and in ``check`` where the whole run is longer than ``CHECK_WHOLE_SECONDS`` here."""
+        return Span.batches(self.prefix) if tier == "tests" or not self.whole_here else WHOLE
+
+    def epoch_number(self, table: str, label: int) -> int:
+        """The epoch (counted from 1, as fit prints it) a row lies in."""
+        return self.epoch_of(table, label)
+
+    def runs_after(self, span: Span, mode: str) -> bool:
+        """The code after fit runs after a whole fit, in any mode."""
+        return span.whole
+
+    def unrecorded(self, record: Record) -> list[str]:
+        """What a whole run's record lacks of the weights: a SHA-256 of every variable at every
+        epoch the weights are recorded at."""
+        hashes = record.scalars.get(WEIGHTS_SHA256)
+        wanted = [str(e) for e in self.checkpoint_epochs(self.epochs)]
+        if not isinstance(hashes, dict) or not hashes:
+            return [f"the run holds no hash of its weights ({WEIGHTS_SHA256} is {hashes!r}; a whole run has one per "
+                    f"variable at epochs {', '.join(wanted)})"]
+        missing = [e for e in wanted if not hashes.get(e)]
+        return [f"the run holds no hash of its weights at epochs {', '.join(missing)} ({WEIGHTS_SHA256})"] \
+            if missing else []
+
+    def cut(self, record: Record, span: Span) -> Record:
+        """The part of a record (a run's, a golden's) that the first ``span`` batches make: the batch
+        rows up to there, the epochs they completed, the weights' hashes and the program's runs of
+        those epochs; not the code after fit."""
+        if span.whole:
+            return record
+        if span.unit != "batches":
+            raise ValueError(f"a Keras program is cut in batches, not {span.unit}")
+        epochs = span.count // self.steps_per_epoch
+        scalars = {k: v for k, v in record.scalars.items() if k not in self.after_scalars}
+        if isinstance(hashes := scalars.get(WEIGHTS_SHA256), dict):
+            scalars[WEIGHTS_SHA256] = {k: v for k, v in hashes.items() if int(k) <= epochs}
+        if isinstance(started := scalars.get(STARTED), list):
+            scalars[STARTED] = started[:1 + max(0, epochs - 1) // self.per_run]
+        return record.restricted(span, lambda table, label: label <= (span.count if table == "batches" else epochs),
+                                 scalars)
 
     @property
     def batches(self) -> int:

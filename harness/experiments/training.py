@@ -22,9 +22,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from harness.record import flat_names
+from harness.record import Record, flat_names
+from harness.span import WHOLE, Span, Tier
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,43 @@ class Training:
     after_scalars: tuple[str, ...] = ()
     # Modes known not to reproduce the eager run bit for bit, with what was measured.
     known_mode_differences: tuple[ModeDifference, ...] = ()
+    # The execution mode the program is written in (harness.execution.modes): its golden's.
+    reference_mode: ClassVar[str] = "eager"
+
+    def span(self, epochs: int | None = None, batches: int | None = None) -> Span:
+        """What a run asked for ``epochs`` makes: the program's first epochs, or the whole
+        program when the count reaches its own."""
+        if batches is not None:
+            raise ValueError("a GradientTape loop is shortened in epochs, not batches")
+        return WHOLE if epochs is None or epochs >= self.epochs else Span.epochs(epochs)
+
+    def default_span(self, tier: Tier) -> Span:
+        """Whole everywhere: the loops are short enough."""
+        return WHOLE
+
+    def epoch_number(self, table: str, label: int) -> int:
+        """The epoch (counted from 1) a row lies in: the loop labels its rows by the loop index."""
+        return label + 1
+
+    def runs_after(self, span: Span, mode: str) -> bool:
+        """The code after the loop is the same eager code in every mode: a whole run in the
+        reference mode makes it."""
+        return span.whole and mode == self.reference_mode
+
+    def unrecorded(self, record: Record) -> list[str]:
+        """Nothing beyond its rows: the loop's weights are its tables' columns."""
+        return []
+
+    def cut(self, record: Record, span: Span) -> Record:
+        """The part of a record (a run's, a golden's) that the first ``span`` epochs make: the whole
+        program's rows before there, without the code after the loop."""
+        if span.whole:
+            return record
+        if span.unit != "epochs":
+            raise ValueError(f"a GradientTape loop is cut in epochs, not {span.unit}")
+        rows = {"columns": set(self.print_epochs(self.epochs)), "checkpoints": set(self.checkpoint_epochs(self.epochs))}
+        return record.restricted(span, lambda table, label: label < span.count and label in rows.get(table, ()),
+                                 {k: v for k, v in record.scalars.items() if k not in self.after_scalars})
 
     def lr_at(self, epoch: int) -> float:
         return self.lr(epoch) if callable(self.lr) else self.lr

@@ -1,9 +1,9 @@
 """Compares a record with its golden: table columns within a tolerance in float32 ULPs,
 scalars exactly, and says where and by how much a run left its golden.
 
-Rows are matched by the program's epoch label. A shortened run (``--epochs``) is
-compared on the rows it shares with the golden, and may lack a table it ended before
-reaching; a full run must have exactly the golden's tables and rows. A NaN the run
+Rows are matched by the program's epoch label: a run must have exactly the golden's tables
+and rows (a part of a run is compared with the same part of its golden, as the judge cuts
+both: ``harness.judge.verdict``). A NaN the run
 produced equals a NaN in the same place of the golden; where one side has NaN and the
 other a number, the distance is infinite, and the first epoch where either side is not
 finite is named.
@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from harness.record import NON_FINITE, Record, Table
+from harness.span import WHOLE
 
 Status = Literal["identical", "within", "fail"]
 # How many moved columns an explanation lists before it summarises the rest.
@@ -108,12 +109,19 @@ class Comparison:
     scalar_changes: list[str] = field(default_factory=list)
     # The golden tables the run was compared with (for plots of a failure).
     golden_tables: dict[str, Table] = field(default_factory=dict)
-    # How many rows were compared, and how many the golden has (fewer: a shortened run).
-    rows: tuple[int, int] = (0, 0)
+    # What a run asked to make the whole program lacks of it (its last epochs, a table, the code
+    # after training, the weights' hashes), each in one sentence: such a run cannot be judged.
+    lacking: list[str] = field(default_factory=list)
+    # Judged by the envelope of the covered kernel classes (harness.judge.envelope), not bit for bit
+    # against one class's golden: this CPU computes none of them exactly.
+    portable: bool = False
+    # How many rows were compared, and the part of the program the run was asked to make.
+    rows: int = 0
+    span: str = "the whole program"
 
     @property
     def status(self) -> Status:
-        if self.problems or self.scalar_changes or not all(c.ok for c in self.columns):
+        if self.lacking or self.problems or self.scalar_changes or not all(c.ok for c in self.columns):
             return "fail"
         return "identical" if all(c.max_ulp == 0 for c in self.columns) else "within"
 
@@ -131,9 +139,10 @@ class Comparison:
         return self.golden_tables.get("columns", {})
 
     def explain(self) -> str:
-        head = f"{self.experiment} on {self.device}: {self.status}"
-        if self.rows[0] < self.rows[1]:
-            head += f" (a shortened run: {self.rows[0]} of the golden's {self.rows[1]} rows compared)"
+        head = f"{self.experiment} on {self.device}: {self.status}" + (
+            " (judged by the envelope of the covered kernel classes)" if self.portable else "")
+        if self.span != str(WHOLE):
+            head += f" ({self.span}, held to its golden's rows there: {self.rows} compared)"
         moved = [c for c in self.columns if not c.ok or c.max_ulp]
         # The first columns to leave, then the farthest: a reader needs where it starts and how
         # far it goes, not one line for each of 46 columns.
@@ -143,46 +152,44 @@ class Comparison:
             worst = max(moved, key=lambda c: c.max_ulp)
             lines.append(f"  ... and {len(moved) - EXPLAINED} more columns moved (the farthest: "
                          f"{worst.label}, {worst.max_ulp:.0f} ULP)")
-        lines += [f"  {p}" for p in [*self.problems, *self.scalar_changes]]
+        lines = [f"  {p}" for p in self.lacking] + lines + [f"  {p}" for p in [*self.problems, *self.scalar_changes]]
         return "\n".join([head, *lines])
 
 
 def compare(record: Record, golden_tables: dict[str, Table], golden_scalars: dict[str, Any],
             tolerance: int | Callable[[str], int]) -> Comparison:
-    """``tolerance``: ULPs for every column, or a column's ULPs by its name."""
+    """``tolerance``: ULPs for every column, or a column's ULPs by its name. The record and the
+    golden must hold the same tables with the same rows (a part of a run is compared with the same
+    part of its golden: ``harness.judge.verdict.against`` cuts both)."""
     band = tolerance if callable(tolerance) else (lambda column: tolerance)
     problems: list[str] = []
     diffs: list[ColumnDiff] = []
-    compared = total = 0
+    compared = 0
     tables = record.tables()
-    # A run cut short may end before it records a row of some table (a Keras prefix inside the
-    # first epoch has its batch rows only): every table it has must then end before the golden's.
-    cut = bool(tables) and all(t in golden_tables and tables[t]["epoch"] and golden_tables[t]["epoch"]
-                               and tables[t]["epoch"][-1] < golden_tables[t]["epoch"][-1] for t in tables)
-    if list(golden_tables) != list(tables) and not (cut and set(tables) < set(golden_tables)):
+    if list(golden_tables) != list(tables):
         problems.append(f"tables differ: golden has {list(golden_tables)}, run has {list(tables)}")
     for name in [t for t in tables if t in golden_tables]:
         got, want = tables[name], golden_tables[name]
         if list(want) != list(got):
             problems.append(f"{name}: columns differ: golden has {list(want)}, run has {list(got)}")
             continue
-        rows, problem = _shared_rows(got["epoch"], want["epoch"])
-        if problem:
-            problems.append(f"{name}: {problem}")
+        if list(got["epoch"]) != list(want["epoch"]):
+            missing = [e for e in want["epoch"] if e not in set(got["epoch"])]
+            extra = [e for e in got["epoch"] if e not in set(want["epoch"])]
+            problems.append(f"{name}: rows differ: golden has epochs {_span(want['epoch'])}, run has "
+                            f"{_span(got['epoch'])}" + (f"; the golden's {_few(missing)} are not in the run" if missing
+                                                        else "") + (f"; the run's {_few(extra)} are not in the golden"
+                                                                    if extra else ""))
             continue
-        compared, total = (compared + len(rows), total + len(want["epoch"]))
-        labels = [got["epoch"][i] for i, _ in rows]
+        compared += len(want["epoch"])
+        labels = list(got["epoch"])
         for column in got:
             if column == "epoch":
                 continue
-            diffs.append(_column_diff(name, column, np.asarray([got[column][i] for i, _ in rows], float),
-                                      np.asarray([want[column][j] for _, j in rows], float),
+            diffs.append(_column_diff(name, column, np.asarray(got[column], float), np.asarray(want[column], float),
                                       labels, band(column)))
-    shortened = compared < total
     changes: list[str] = []
     for name in sorted(set(golden_scalars) | set(record.scalars)):
-        if shortened and name == NON_FINITE:
-            continue  # where a shortened run's NaN start is the golden's rows' business
         if name not in record.scalars:
             # The first NaN epoch is there only when the run produced a NaN.
             (changes if name == NON_FINITE else problems).append(
@@ -194,28 +201,16 @@ def compare(record: Record, golden_tables: dict[str, Table], golden_scalars: dic
             changes.append(f"scalar {name!r}: golden {_short(golden_scalars[name])}, "
                            f"run {_short(record.scalars[name])}")
     return Comparison(record.experiment, record.device, diffs, problems, changes,
-                      golden_tables=golden_tables, rows=(compared, total))
+                      golden_tables=golden_tables, rows=compared, span=str(record.span))
+
+
+def _few(epochs: Sequence[int]) -> str:
+    return f"epochs {list(epochs)}" if len(epochs) <= 5 else f"{len(epochs)} epochs from {epochs[0]}"
 
 
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 160 else text[:150] + " ... (" + str(len(text)) + " characters)"
-
-
-def _shared_rows(run: Sequence[int], golden: Sequence[int]) -> tuple[list[tuple[int, int]], str]:
-    """Pairs of (run row, golden row) with the same epoch label, or why they cannot be paired."""
-    if list(run) == list(golden):
-        return [(i, i) for i in range(len(run))], ""
-    position = {epoch: j for j, epoch in enumerate(golden)}
-    # A shortened run ends before the golden does; its last row (its last epoch) need not be one
-    # of the golden's rows, every other row must be.
-    shortened = bool(run) and bool(golden) and run[-1] < golden[-1]
-    body = list(run[:-1]) if shortened else list(run)
-    extra = [e for e in body if e not in position]
-    if not shortened or extra:
-        return [], (f"rows differ: golden has epochs {_span(golden)}, run has {_span(run)}"
-                    + (f"; the run's epochs {extra[:5]} are not in the golden" if extra else ""))
-    return [(i, position[e]) for i, e in enumerate(run) if e in position], ""
 
 
 def _span(epochs: Sequence[int]) -> str:

@@ -3,18 +3,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from harness.errors import DatasetMissing, GoldenError, HarnessError
 from harness.experiments.declare import Experiment
-from harness.experiments.keras import AS_WRITTEN, STARTED, WEIGHTS_SHA256
+from harness.experiments.keras import AS_WRITTEN
 from harness.experiments.training import ModeDifference
-from harness.judge import ledger
-from harness.judge.compare import Comparison, compare
-from harness.record import CUT, Record, non_finite_summary
+from harness.judge import envelope, ledger
+from harness.judge.compare import Comparison, compare, same
+from harness.record import NON_FINITE, Record, non_finite_summary
+from harness.span import Span
 from harness.store import golden
 from harness.store.golden import Golden
 
@@ -49,60 +52,123 @@ def coverage(root: Path, kind: str) -> golden.Coverage | None:
     return None if key is None else golden.coverage(golden.read_manifest(root, kind), key)
 
 
-def within(record: Record, experiment: Experiment, batches: int) -> Record:
-    """The part of a Keras run its first ``batches`` batches made: the batch rows up to there, the
-    epochs they completed, the weights' hashes and the runs of those epochs; not the code after fit."""
-    import dataclasses
-
-    assert experiment.fit is not None
-    epochs = batches // experiment.fit.steps_per_epoch
-
-    def rows(table: dict[str, list[object]], last: int) -> dict[str, list[object]]:
-        keep = [i for i, label in enumerate(table.get("epoch", [])) if int(str(label)) <= last]
-        return {c: [v[i] for i in keep] for c, v in table.items()} if keep else {}
-
-    scalars = {k: v for k, v in record.scalars.items() if k not in (*experiment.after_scalars, CUT)}
-    if isinstance(hashes := scalars.get(WEIGHTS_SHA256), dict):
-        scalars[WEIGHTS_SHA256] = {k: v for k, v in hashes.items() if int(k) <= epochs}
-    if isinstance(started := scalars.get(STARTED), list):
-        scalars[STARTED] = started[:1 + max(0, epochs - 1) // experiment.fit.per_run]
-    return dataclasses.replace(record, scalars=scalars, batches=rows(record.batches, batches),
-                               columns=rows(record.columns, epochs), validation=rows(record.validation, epochs),
-                               checkpoints=rows(record.checkpoints, epochs))
+def scoped(experiment: Experiment, record: Record, asked: Span, golden_span: Span) -> Record:
+    """What a record holds of the part of the program both a run (``asked``) and a golden
+    (``golden_span``) cover, and what a run in its mode makes of it (a run of the loop alone in
+    another mode does not run the code after it)."""
+    program = experiment.program
+    part = program.cut(program.cut(record, asked), golden_span)
+    if program.runs_after(asked, record.mode) or not experiment.after_scalars:
+        return part
+    return dataclasses.replace(part, scalars={k: v for k, v in part.scalars.items()
+                                              if k not in experiment.after_scalars})
 
 
-def against(stored: Golden, experiment: Experiment, record: Record, exact: bool = False) -> Comparison:
-    """The record against goldens already read, with the experiment's tolerance (or bit for bit).
+def shortfall(experiment: Experiment, record: Record, stored: Golden, expected: Record) -> list[str]:
+    """What a run asked to make the whole program lacks of it, each in one sentence: a table, its
+    last epochs, the code after training, the weights' hashes, a scalar its golden holds
+    (``expected``: the golden as a run in its mode makes it); empty when it lacks nothing."""
+    if not record.span.whole:
+        return []
+    program, found = experiment.program, []
+    tables = record.tables()
+    absent = [t for t in experiment.table_columns() if t not in tables]
+    if absent:
+        found.append(f"the run has no {' or '.join(absent)} table: a whole run records "
+                     f"{', '.join(experiment.table_columns())}")
+    ends = {name: program.epoch_number(name, int(table["epoch"][-1])) for name, table in tables.items()}
+    wanted = {name: program.epoch_number(name, int(table["epoch"][-1])) for name, table in stored.tables.items()} \
+        if stored.span.whole else {}
+    short = [(name, end, max(wanted.get(name, 0), program.epochs if name == "columns" else 0))
+             for name, end in ends.items()]
+    short = [(name, end, want) for name, end, want in short if end < want]
+    if short:
+        name, end, want = min(short, key=lambda s: s[1])
+        found.append(f"the run's record ends at epoch {end:,} of {want:,} (the last row of its {name} table)")
+    if program.runs_after(record.span, record.mode):
+        lacking = [name for name in experiment.after_scalars if name not in record.scalars]
+        if lacking:
+            found.append(f"the run lacks what the program computes after training: {', '.join(lacking)}")
+    found += program.unrecorded(record)
+    absent = [k for k in expected.scalars if k not in record.scalars and k != NON_FINITE
+              and k not in experiment.after_scalars]
+    if absent:
+        found.append(f"the run lacks {', '.join(absent)}, which its golden holds")
+    return found
 
-    A run in another mode, or a shortened one, is a run of the loop only: the program's code
-    after its loop runs with the whole program in the reference mode (``run`` sees to it that
-    such a run has its scalars), so they are not asked of the others."""
-    scalars = stored.scalars
-    if CUT in scalars:
-        # A golden of a declared prefix: the run is held to the rows of those batches.
-        record = within(record, experiment, int(scalars[CUT]))
-        scalars = {k: v for k, v in scalars.items() if k != CUT}
-    shortened = not set(experiment.after_scalars) <= set(record.scalars)
-    if shortened:
-        scalars = {k: v for k, v in scalars.items() if k not in experiment.after_scalars}
-    if experiment.fit is not None:
-        # A prefix of a Keras run reaches some of the whole run's checkpoint epochs, and tries the
-        # lines it reaches (a line of the code after fit, a whole run's only).
-        # A resumed program's prefix reaches its first run only, and the lines that run tries.
-        runs, all_runs = record.scalars.get(STARTED), scalars.get(STARTED)
-        fewer_runs = False
-        if isinstance(runs, list) and isinstance(all_runs, list) and len(runs) < len(all_runs):
-            fewer_runs, scalars = True, {**scalars, STARTED: all_runs[:len(runs)]}
-        reached = [WEIGHTS_SHA256, *([AS_WRITTEN] if shortened or fewer_runs else [])]
-        scalars = {**scalars, **{name: {k: v for k, v in theirs.items() if k in ours}
-                                 for name in reached
-                                 if isinstance(ours := record.scalars.get(name), dict)
-                                 and isinstance(theirs := scalars.get(name), dict)}}
-    return compare(record, stored.tables, scalars, 0 if exact else experiment.tolerance_for)
+
+def against(stored: Golden, experiment: Experiment, record: Record, exact: bool = False,
+            tolerance: Callable[[str], int] | None = None, alternatives: Sequence[Record] = ()) -> Comparison:
+    """The record against goldens already read, with the experiment's tolerance (or bit for bit),
+    held to what it was asked to make (``record.span``): the part of the program both it and the
+    golden cover is compared row for row; a whole run that lacks any of the program is a failure
+    that says what it lacks."""
+    ours = scoped(experiment, record, record.span, stored.span)
+    theirs = scoped(experiment, stored.record(experiment.name, record.device_kind, record.mode),
+                    record.span, stored.span)
+    scalars = theirs.scalars
+    for other in (scoped(experiment, r, record.span, stored.span) for r in alternatives):
+        # The envelope: a scalar another covered class computed, exactly, is one this CPU may compute.
+        scalars = {k: other.scalars[k] if k in ours.scalars and k in other.scalars
+                   and same(ours.scalars[k], other.scalars[k]) else v for k, v in scalars.items()}
+    if not record.span.whole and AS_WRITTEN in scalars and isinstance(tried := ours.scalars.get(AS_WRITTEN), dict):
+        # A prefix of a Keras run tries the lines it reaches (a line of the code after fit, a
+        # whole run's only).
+        scalars = {**scalars, AS_WRITTEN: {k: v for k, v in scalars[AS_WRITTEN].items() if k in tried}}
+    band = tolerance or (0 if exact else experiment.tolerance_for)
+    comparison = compare(ours, theirs.tables(), scalars, band)
+    return dataclasses.replace(comparison, lacking=shortfall(experiment, record, stored, theirs),
+                               portable=bool(alternatives), span=str(record.span))
+
+
+# Set (to anything): a CPU whose kernels the goldens do not reproduce fails, instead of being judged
+# by the envelope of the covered classes (--strict-kernels).
+STRICT_ENV = "HARNESS_STRICT_KERNELS"
+
+
+def portable(root: Path, kind: str) -> bool:
+    """Whether verdicts that depend on the kernels are judged by the envelope of the covered classes
+    (harness.judge.envelope): on a CPU other than the one every covered class was computed on (the
+    manifest's onednn_isa and device), where a class is not always the same arithmetic."""
+    from harness.execution import kernels
+
+    if kind != "cpu" or os.environ.get(STRICT_ENV):
+        return False
+    try:
+        manifest = golden.read_manifest(root, kind) or {}
+    except GoldenError:
+        return False
+    return kernels.cpu_identity() != (manifest.get("onednn_isa"), manifest.get("device"))
+
+
+def portable_note(root: Path, kind: str) -> str | None:
+    """What ``portable`` means for this run, in words for headers (None: verdicts are exact)."""
+    if not portable(root, kind):
+        return None
+    manifest = golden.read_manifest(root, kind) or {}
+    return (f"the covered classes were computed on another CPU ({manifest.get('device')}, "
+            f"{manifest.get('onednn_isa')}): a run its class's golden does not reproduce is judged by the envelope "
+            f"of the covered classes, saying so ({STRICT_ENV}=1 or --strict-kernels: exactly)")
+
+
+def _covered(root: Path, kind: str) -> list[str]:
+    return list(golden.covered_classes(root, kind))
 
 
 def verify(root: Path, experiment: Experiment, record: Record) -> Comparison:
-    return against(load(root, experiment, record.device_kind), experiment, record)
+    """The record against its class's golden; on a CPU the classes were not computed on, a run
+    that fails it is judged again against the envelope of the covered classes."""
+    stored = load(root, experiment, record.device_kind)
+    comparison = against(stored, experiment, record)
+    if comparison.status != "fail" or comparison.lacking or not portable(root, record.device_kind):
+        return comparison
+    classes = envelope.class_records(root, experiment, record.device_kind, _covered(root, record.device_kind),
+                                     record.mode)
+    held = scoped(experiment, stored.record(experiment.name, record.device_kind, record.mode), record.span,
+                  stored.span)
+    others = [scoped(experiment, r, record.span, stored.span) for r in classes.values()]
+    return against(stored, experiment, record, tolerance=envelope.column_bands(experiment, held, others),
+                   alternatives=list(classes.values()))
 
 
 def agreement(root: Path, experiment: Experiment, record: Record) -> Comparison:
@@ -113,8 +179,8 @@ def agreement(root: Path, experiment: Experiment, record: Record) -> Comparison:
 # A run in another execution mode against the eager golden, bit for bit:
 # identical, or differing as the experiment declares (the same first epoch and largest
 # distance), are what is expected; the rest is news.
-ModeVerdict = Literal["identical", "declared", "NOW IDENTICAL", "CHANGED", "DIFFERS"]
-EXPECTED_MODE_VERDICTS = ("identical", "declared")
+ModeVerdict = Literal["identical", "declared", "envelope", "NOW IDENTICAL", "CHANGED", "DIFFERS"]
+EXPECTED_MODE_VERDICTS = ("identical", "declared", "envelope")
 
 
 @dataclass(frozen=True)
@@ -141,6 +207,8 @@ class Result:
     seconds_per_step: float | None = None
     # The wall time of its run (check: the whole-run report's times).
     seconds: float | None = None
+    # A mode judged by the envelope of the covered classes: that envelope, in words.
+    envelope: str = ""
 
     @property
     def skipped(self) -> bool:
@@ -244,9 +312,9 @@ def mode_verdict(measured: golden.ModeSignature, declared: ModeDifference | None
         else "CHANGED"
 
 
-def judge_mode(root: Path, experiment: Experiment, record: Record, whole: bool = True) -> Result:
+def judge_mode(root: Path, experiment: Experiment, record: Record) -> Result:
     """A run in another execution mode against its reference golden, bit for bit, and against what
-    is declared for that mode (``declared_mode``); a prefix (``whole=False``), against what the
+    is declared for that mode (``declared_mode``); a prefix (its span), against what the
     declaration says of its epochs."""
     try:
         declared = declared_mode(root, experiment, record.device_kind, record.mode)
@@ -255,12 +323,33 @@ def judge_mode(root: Path, experiment: Experiment, record: Record, whole: bool =
         return Result(record, None, exc, declared=experiment.mode_difference(record.mode), as_written=False)
     first, largest = signature(experiment, comparison)
     departed = (first, largest, first_nan(experiment, record))
-    through, ended = (None, True) if whole else reached(experiment, record)
+    through, ended = (None, True) if record.span.whole else reached(experiment, record)
+    measured = None if comparison.status == "identical" or first is None else (first, largest, departed[2])
     verdict = (mode_verdict(None, declared, through, ended) if comparison.status == "identical"
                # A structure or scalar that differs, or a table that cannot be compared: never declared.
-               else "DIFFERS" if comparison.problems or first is None
-               else mode_verdict((first, largest, departed[2]), declared, through, ended))
+               else "DIFFERS" if comparison.problems or comparison.lacking or measured is None
+               else mode_verdict(measured, declared, through, ended))
+    if verdict in ("CHANGED", "NOW IDENTICAL") and record.span.whole and portable(root, record.device_kind):
+        found = mode_classes(root, experiment, record.device_kind, record.mode)
+        if found.admits(measured):
+            return Result(record, dataclasses.replace(comparison, portable=True), mode_verdict="envelope",
+                          declared=declared, departed=departed, as_written=False, envelope=found.describe())
     return Result(record, comparison, mode_verdict=verdict, declared=declared, departed=departed, as_written=False)
+
+
+def mode_classes(root: Path, experiment: Experiment, kind: str, mode: str) -> envelope.ModeEnvelope:
+    """The envelope of a mode's departure over every covered class and the modes that round as it
+    does (XLA's two, Grappler's two): each class's own measurement where the goldens hold one,
+    else the experiment's declaration (measured on the base)."""
+    from harness.execution import modes
+
+    signatures = []
+    for key in _covered(root, kind):
+        own = golden.read_mode_signatures(root, kind, key, experiment.name)
+        for m in modes.alike(mode):
+            declared = experiment.mode_difference(m)
+            signatures.append(own.get(m, declared.signature if declared else None))
+    return envelope.mode_envelope(signatures)
 
 
 def describe_mode(result: Result) -> str:
@@ -277,6 +366,7 @@ def describe_mode(result: Result) -> str:
     return {
         "identical": "identical",
         "declared": f"declared ({measured})",
+        "envelope": f"within the envelope ({measured}; {result.envelope}; {said} on this class)",
         "NOW IDENTICAL": f"NOW IDENTICAL ({said}: remove the declaration)",
         "CHANGED": f"CHANGED: {measured}; {said}",
         "DIFFERS": f"DIFFERS ({measured}; {said})",
@@ -293,16 +383,18 @@ def kernel_golden(root: Path, experiment: Experiment, kind: str) -> ledger.Kerne
 
 
 def judge(root: Path, experiment: Experiment, record: Record,
-          others: Mapping[str, Record] | None = None, whole: bool = True) -> Result:
-    """The record against its golden, its printed numbers and its claims. A prefix of a run
-    (``whole=False``) is held to its golden's rows only: the printed numbers and the claims are
-    the whole run's."""
+          others: Mapping[str, Record] | None = None) -> Result:
+    """The record against its golden, its printed numbers and its claims. A prefix of a run (its
+    span) is held to its golden's rows only: the printed numbers and the claims are the whole
+    run's."""
     try:
         comparison, error = verify(root, experiment, record), None
         kernels = kernel_golden(root, experiment, record.device_kind)
     except GoldenError as exc:
         comparison, error, kernels = None, exc, None
-    if not whole:
+    if not record.span.whole or (comparison is not None and comparison.lacking):
+        # The printed numbers and the claims are the whole program's: a part of it, or a run that
+        # lacks some of what it was asked to make, cannot answer them.
         return Result(record, comparison, error)
     return Result(record, comparison, error, ledger.printed_checks(experiment, record, kernels),
                   ledger.claim_checks(experiment, record, others, kernels))

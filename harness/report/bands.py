@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
+from harness.execution import modes
 from harness.report.markdown import table as markdown_table
 from harness.store.files import atomic_write
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 LR_FACTOR = 1.001
-CAUSES = {"xla": ("xla", "fused_xla"), "grappler": ("function", "fused")}
+CAUSES = modes.CAUSES
 
 
 def split(experiment: Experiment, found: dict[str, float]) -> dict[str, float]:

@@ -47,6 +47,9 @@ def result_cell(result: Result) -> str:
         return describe_mode(result)
     if comparison.status == "identical":
         return "identical"
+    if comparison.status == "within" and comparison.portable:
+        return (f"within the envelope of the covered kernel classes (max {comparison.max_ulp:.0f} ULP; this CPU "
+                "computes no class's bits: a portable verdict)")
     if comparison.status == "within":
         tol = max(c.tolerance for c in comparison.columns)
         return f"within tolerance (max {comparison.max_ulp:.0f} ULP <= {tol})"
@@ -102,6 +105,8 @@ def _outcome(result: Result) -> str:
         return "nondeterministic"
     if result.mode_verdict is not None:
         return result.mode_verdict if result.ok else "failed"
+    if result.comparison.portable and result.comparison.status == "within":
+        return "within the envelope"
     return {"identical": "identical", "within": "within tolerance"}.get(result.comparison.status, "failed")
 
 

@@ -304,13 +304,12 @@ def chart(document: dict[str, Any], path: Path) -> str:
 def sweep(names: Sequence[str], classes_asked: Sequence[str], jobs: int, save: Path) -> dict[str, Any]:
     """Every class, then every OpenBLAS core type; the document so far is saved after each, so
     that a sweep stopped part way keeps what it measured (``--from-json`` renders it)."""
-    from harness.execution import runtime
     from harness.store import golden
 
     start = time.perf_counter()
     keys = kernels.emulable() if list(classes_asked) == ["all"] else list(classes_asked)
     manifest = golden.read_manifest(golden.ROOT, "cpu", lenient=True) or {}
-    document: dict[str, Any] = {"machine": runtime.cpu_model() + f" ({os.cpu_count()} cores)",
+    document: dict[str, Any] = {"machine": kernels.cpu_model() + f" ({os.cpu_count()} cores)",
                                 "here": kernels.current().key, "base": manifest.get("kernel_class"),
                                 "seconds": 0.0, "classes": [], "openblas": []}
     for what, measure, items in (("classes", _measure_class, keys), ("openblas", _measure_openblas,

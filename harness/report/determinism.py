@@ -107,7 +107,7 @@ def measure(names: Sequence[str], whole: bool, jobs: int) -> dict[str, Any]:
 
     experiments = [catalog.get(n) for n in names] if names else [e for e in catalog.all_experiments() if e.fit]
     start = time.perf_counter()
-    runs = [(e.name, v, None if whole or e.fit is None else e.fit.prefix) for e in experiments for v in VARIANTS
+    runs = [(e.name, v, e.span_for("tests", whole).batches_asked) for e in experiments for v in VARIANTS
             for _ in range(2)]
     with ThreadPoolExecutor(jobs) as pool:  # each run is a process of its own
         done = list(pool.map(lambda job: _fresh(*job), runs))
@@ -115,7 +115,7 @@ def measure(names: Sequence[str], whole: bool, jobs: int) -> dict[str, Any]:
     for i, e in enumerate(experiments):
         mine = done[2 * len(VARIANTS) * i:2 * len(VARIANTS) * (i + 1)]  # two runs of each variant, in order
         pairs = [mine[2 * k:2 * k + 2] for k in range(len(VARIANTS))]
-        rows.append({"experiment": e.name, "batches": None if whole or e.fit is None else e.fit.prefix,
+        rows.append({"experiment": e.name, "batches": e.span_for("tests", whole).batches_asked,
                      **{v: difference(*pair) for v, pair in zip(VARIANTS, pairs, strict=True)}})
         print(f"  {e.name}: " + "; ".join(f"{v} {rows[-1][v] or 'identical'}" for v in VARIANTS), file=sys.stderr,
               flush=True)

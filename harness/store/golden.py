@@ -44,7 +44,8 @@ from typing import Any
 import yaml
 
 from harness.errors import GoldenError, GoldenMissing, UnknownName
-from harness.record import CUT, KINDS, NON_FINITE, Record, Table, non_finite_cells
+from harness.record import KINDS, NON_FINITE, Record, Table, non_finite_cells
+from harness.span import WHOLE, Span
 from harness.store.files import atomic_write, exchange
 
 ROOT = Path(__file__).resolve().parents[2] / "golden"
@@ -62,6 +63,11 @@ _KERNEL_CLASS = re.compile(r"[a-z0-9_]+(\+xla_[a-z0-9_]+)?")
 # A table's file beside the experiment's name.
 SUFFIXES = {"columns": ".csv", "validation": ".validation.csv", "checkpoints": ".checkpoints.csv",
             "batches": ".batches.csv"}
+# Where a golden's span is kept in its scalars file: a golden written from a declared prefix of a
+# long Keras run holds the batches it trained under this key, which no program's scalar uses
+# (read into ``Golden.span``, never among the scalars a run is compared with). A whole run's
+# golden has no such key.
+SPAN_KEY = "cut_at_batch"
 
 
 @dataclass(frozen=True)
@@ -80,13 +86,15 @@ class Golden:
 
     scalars: dict[str, Any]
     tables: dict[str, Table] = field(default_factory=dict)
+    # The span of the run that wrote it: whole, or a declared prefix's batches.
+    span: Span = WHOLE
 
-    def record(self, experiment: str, kind: str) -> Record:
-        """The golden as the record of the run that wrote it (every table it holds)."""
+    def record(self, experiment: str, kind: str, mode: str = "eager") -> Record:
+        """The golden as the record of the run that wrote it (every table it holds, its span)."""
         table = self.tables.get
         return Record(experiment, "golden", kind, "", scalars=self.scalars, columns=table("columns", {}),
                       validation=table("validation", {}), checkpoints=table("checkpoints", {}),
-                      batches=table("batches", {}))
+                      batches=table("batches", {}), mode=mode, span=self.span)
 
 
 def kind_dir(root: Path, kind: str) -> Path:
@@ -221,6 +229,16 @@ def dump_mode_signatures(signatures: dict[str, ModeSignature]) -> bytes:
     return dump_scalars(data)
 
 
+def covered_classes(root: Path, kind: str) -> tuple[str, ...]:
+    """The kernel classes a kind's goldens cover (none where the manifest is missing or unreadable:
+    the check names that)."""
+    try:
+        manifest = read_manifest(root, kind)
+    except GoldenError:
+        return ()
+    return tuple((manifest or {}).get("kernel_classes") or ())
+
+
 def coverage(manifest: dict[str, Any] | None, kernel_class: str) -> Coverage:
     if manifest is None:
         return Coverage(kernel_class, None, ())
@@ -242,7 +260,9 @@ def load(root: Path, kind: str, experiment: str, expected: dict[str, list[str]] 
     if not target.scalars.exists():
         raise GoldenMissing(target.scalars)
     scalars = read_scalars(target.scalars)
-    expected = {t: columns for t, columns in expected.items() if t in needed_tables(target, list(expected), scalars)}
+    span = span_of(target.scalars, scalars)
+    scalars = {k: v for k, v in scalars.items() if k != SPAN_KEY}
+    expected = {t: columns for t, columns in expected.items() if t in needed_tables(target, list(expected), span)}
     for path in (target.tables[t] for t in expected):
         if not path.exists():
             raise GoldenMissing(path)
@@ -256,15 +276,26 @@ def load(root: Path, kind: str, experiment: str, expected: dict[str, list[str]] 
         if table not in tables:
             raise GoldenError(target.scalars, f"{NON_FINITE} names the table {table!r}, which this "
                                               f"experiment does not record")
-    return Golden(scalars, tables)
+    return Golden(scalars, tables, span)
 
 
-def needed_tables(target: GoldenPaths, tables: list[str], scalars: dict[str, Any] | None = None) -> list[str]:
+def span_of(path: Path, scalars: dict[str, Any]) -> Span:
+    """The span a golden's scalars file records (``SPAN_KEY``); GoldenError when it is not a count."""
+    if SPAN_KEY not in scalars:
+        return WHOLE
+    try:
+        return Span.from_json({"batches": scalars[SPAN_KEY]})
+    except ValueError:
+        raise GoldenError(path, f"{SPAN_KEY} is {scalars[SPAN_KEY]!r}, not the number of batches the golden's run "
+                                "trained") from None
+
+
+def needed_tables(target: GoldenPaths, tables: list[str], span: Span | None = None) -> list[str]:
     """The tables a golden must have: every one the experiment records, but a golden of a declared
-    prefix (``CUT``) only those the prefix reached (files there; the batch rows at least)."""
-    if scalars is None:
-        scalars = read_scalars(target.scalars) if target.scalars.exists() else {}
-    if CUT not in scalars:
+    prefix only those the prefix reached (files there; the batch rows at least)."""
+    if span is None:
+        span = span_of(target.scalars, read_scalars(target.scalars)) if target.scalars.exists() else WHOLE
+    if span.whole:
         return tables
     return [t for t in tables if target.tables[t].exists() or t == "batches"]
 
@@ -551,8 +582,14 @@ def _write_classes(root: Path, kind: str, base: list[Record], classes: dict[str,
 
 
 def _files(record: Record) -> dict[str, bytes]:
-    """A record's golden files by name, as ``write`` writes them."""
+    """A record's golden files by name, as ``write`` writes them: a whole run's, or a declared
+    prefix's with the batches it trained (a run shortened in epochs is never a golden)."""
+    if record.span.unit == "epochs":
+        raise GoldenError(Path(f"{record.experiment}.yml"), f"would be written from {record.span} of the program: "
+                                                            "a golden is a whole run's, or a declared prefix's",
+                          fix="regenerate without --epochs (python -m harness regen)")
     files = {f"{record.experiment}{SUFFIXES[name]}": dump_table(table) for name, table in record.tables().items()}
-    files[f"{record.experiment}.yml"] = dump_scalars(record.scalars)
+    spanned = record.scalars if record.span.whole else {**record.scalars, SPAN_KEY: record.span.count}
+    files[f"{record.experiment}.yml"] = dump_scalars(dict(sorted(spanned.items())))
     return files
 

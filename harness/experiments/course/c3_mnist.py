@@ -26,7 +26,7 @@ from harness.experiments.course import section, summary_counts
 from harness.experiments.course.c3_keras_iris import LOSS_FALLS, UNMEASURED
 from harness.experiments.datasets import load_data
 from harness.experiments.declare import Claim, Experiment, Outcome, Printed, Section
-from harness.experiments.keras import Fit, xla_drift
+from harness.experiments.keras import WEIGHTS_SHA256, Fit, xla_drift
 from harness.experiments.training import ModeDifference
 from harness.record import Record, plain
 
@@ -131,14 +131,19 @@ def _rows(table: dict[str, list[Any]]) -> dict[Any, list[Any]]:
 def same_training(other: str) -> Claim:
     """The claim that goes with ``Experiment.trains_as``."""
     def holds(r: Record, o: Record) -> bool:
-        """Every epoch of ``o`` is one of ``r``'s, with the same values; batch rows where both have them."""
+        """Every epoch of ``o`` is one of ``r``'s, with the same values and the same SHA-256 of every
+        variable (in the order the models hold them: a subclass names its layers otherwise); batch
+        rows where both have them."""
         mine, theirs = ({t: _rows(getattr(x, t)) for t in ("columns", "validation", "checkpoints", "batches")}
                         for x in (r, o))
-        return (set(theirs["columns"]) <= set(mine["columns"])
-                and all(mine[t][label] == row for t in theirs for label, row in theirs[t].items() if label in mine[t]))
+        my_hashes, their_hashes = (x.scalars.get(WEIGHTS_SHA256) or {} for x in (r, o))
+        shared = [epoch for epoch in their_hashes if epoch in my_hashes]
+        return (set(theirs["columns"]) <= set(mine["columns"]) and bool(shared)
+                and all(mine[t][label] == row for t in theirs for label, row in theirs[t].items() if label in mine[t])
+                and all(list(my_hashes[e].values()) == list(their_hashes[e].values()) for e in shared))
 
-    return Claim(f"its training is {other}'s, bit for bit (every epoch's values and weights it shares with that "
-                 "run): the callbacks and code around fit change nothing", holds, needs=(other,))
+    return Claim(f"its training is {other}'s, bit for bit (every epoch's values and the SHA-256 of every weight it "
+                 "shares with that run): the callbacks and code around fit change nothing", holds, needs=(other,))
 
 
 EXPERIMENTS = (
