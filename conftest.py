@@ -3,7 +3,7 @@ pytester for the tests that run pytest inside pytest, and hypothesis's profiles.
 
 from hypothesis import HealthCheck, settings
 
-from harness.execution import kernels
+from harness import kernels
 from harness.store import golden
 
 # Before TensorFlow starts (the plugin below imports it): a CPU whose own kernel class the goldens

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 # TensorFlow's C++ start-up chatter would bury the summary; warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from harness import banners, options
+from harness import banners, modes, options
 from harness.errors import HarnessError, UsageError
-from harness.execution import modes
 from harness.experiments.keras import CHECK_WHOLE_SECONDS
 
 if TYPE_CHECKING:  # the CLI imports TensorFlow only when a command needs it
@@ -142,7 +141,7 @@ def _kernels_for(args: argparse.Namespace) -> None:
     """Before TensorFlow starts: a command that judges runs (check, run, matrix) on a CPU whose own
     kernel class the goldens do not cover runs the nearest covered class it can (``--own-kernels``
     or HARNESS_KERNELS=own: its own); ``regen`` writes what this CPU's own kernels compute."""
-    from harness.execution import kernels
+    from harness import kernels
     from harness.judge.verdict import STRICT_ENV
     from harness.store import golden
 
@@ -267,7 +266,7 @@ def _devices(args: argparse.Namespace) -> list[Device]:
 
 
 def _kernels(root: Path) -> int:
-    from harness.execution import kernels
+    from harness import kernels
     from harness.store import golden
 
     here = kernels.current()
@@ -467,7 +466,8 @@ def _judged(root: Path, experiments: list[Experiment], done: list[Done]) -> list
 def _environment(root: Path, devices: list[Device]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The manifests of the goldens of the devices' kinds, and this environment; printed as the
     differences between them. Stops when there are no goldens for a kind."""
-    from harness.execution import kernels, runtime
+    from harness import kernels
+    from harness.execution import runtime
     from harness.judge.verdict import portable_note
     from harness.report import console
     from harness.store import golden
@@ -569,8 +569,9 @@ def _regen(experiments: list[Experiment], devices: list[Device], root: Path, arg
 
 def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace,
                 setup: WorkerSetup) -> int:
+    from harness import kernels
     from harness.errors import DatasetMissing, GoldenError
-    from harness.execution import kernels, runtime
+    from harness.execution import runtime
     from harness.execution.pool import run_all
     from harness.report import drift
     from harness.store import golden
@@ -652,7 +653,8 @@ def _other_classes(experiments: list[Experiment], writers: dict[str, Device],
     """What every other kernel class asked for computes on the CPU, each in its own processes:
     every experiment eagerly, and every training experiment in every other mode, measured
     against that class's own eager run."""
-    from harness.execution import emulate, kernels
+    from harness import kernels
+    from harness.execution import emulate
     from harness.judge.verdict import mode_signatures
     from harness.store.golden import ClassRuns
 

@@ -63,7 +63,7 @@ def nonempty(option: str) -> Callable[[str], str]:
 
 
 def mode(text: str) -> str:
-    from harness.execution import modes
+    from harness import modes
 
     if text not in modes.MODES:
         raise argparse.ArgumentTypeError(f"unknown mode {text!r}; valid modes: {', '.join(modes.MODES)}")
@@ -73,7 +73,7 @@ def mode(text: str) -> str:
 def kernel_classes(text: str) -> list[str]:
     """``all`` (every kernel class this CPU can run), ``this`` (this environment's), or
     comma-separated class keys, each one this CPU can run."""
-    from harness.execution import kernels
+    from harness import kernels
 
     runnable = kernels.emulable()
     tokens = [t.strip() for t in text.split(",") if t.strip()]

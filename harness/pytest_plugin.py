@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness import kernels, modes
 from harness.errors import DatasetMissing, GoldenError, GoldenMissing, HarnessError
 from harness.execution import devices as devices_mod
-from harness.execution import kernels, modes, runtime
+from harness.execution import runtime
 from harness.execution.devices import Device
 from harness.execution.pool import run_cost
 from harness.experiments import catalog

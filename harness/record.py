@@ -43,7 +43,7 @@ class Record:
     columns: Table = field(default_factory=dict)
     scalars: dict[str, Any] = field(default_factory=dict)
     placement: str = ""
-    # The execution mode it ran in (harness.execution.modes).
+    # The execution mode it ran in (harness.modes).
     mode: str = "eager"
     # Weights and optimizer state at checkpoints, where the program does not print them.
     checkpoints: Table = field(default_factory=dict)

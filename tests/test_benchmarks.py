@@ -17,8 +17,7 @@ import time
 import keras
 import tensorflow as tf
 
-from harness.execution import modes
-from harness.execution.loops import Loop
+from harness.execution.loops import Loop, build
 from harness.execution.run import pinned
 from harness.experiments.course.c2_6_optimizers import TOTAL_TIME
 from harness.judge.verdict import load
@@ -92,7 +91,7 @@ def test_training_loop(benchmark, trainer, device, mode, pytestconfig):
     for _ in range(samples):
         with pinned(device):
             start = time.perf_counter()
-            loop = Loop(trainer.training, modes.get(mode).build, epochs)
+            loop = Loop(trainer.training, build(mode), epochs)
             first = loop()
             firsts.append(time.perf_counter() - start)
     first_call_s = statistics.median(firsts)

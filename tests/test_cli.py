@@ -11,9 +11,8 @@ import sys
 import pytest
 import yaml
 
-from harness import banners
+from harness import banners, modes
 from harness.cli import updated
-from harness.execution import modes
 from harness.experiments import catalog
 from harness.store import golden
 from tests.helpers import ROOT, cli, harness

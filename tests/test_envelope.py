@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from harness.execution import kernels
+from harness import kernels
 from harness.experiments import catalog
 from harness.judge import envelope, verdict
 from harness.store import golden

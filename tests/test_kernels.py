@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import yaml
 
+from harness import kernels
 from harness.errors import GoldenError, HarnessError
-from harness.execution import kernels
 from harness.experiments import catalog
 from harness.judge.ledger import KernelGolden, check_printed
 from harness.judge.verdict import STRICT_ENV, kernel_class, load

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from harness.execution import kernels
+from harness import kernels
 from harness.execution.run import pinned
 from harness.experiments import catalog
 from harness.experiments.keras import Built

@@ -37,9 +37,8 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from harness import cli
+from harness import cli, modes
 from harness.errors import GoldenError, GoldenMissing, HarnessError
-from harness.execution import modes
 from harness.experiments import catalog
 from harness.judge.compare import same
 from harness.judge.verdict import load

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
+from harness import kernels
 from harness.errors import HarnessError
-from harness.execution import kernels
 from harness.record import Record
 
 
@@ -38,7 +38,7 @@ def run_every_mode(key: str, names: Sequence[str], trainers: Sequence[str], jobs
                    whole: bool = False) -> tuple[dict[str, Record], dict[str, dict[str, Record]]]:
     """Under kernel class ``key``: ``names`` as written, and the GradientTape loops among them
     (``trainers``) in every other mode (mode -> experiment -> record)."""
-    from harness.execution import modes
+    from harness import modes
 
     as_written = {r.experiment: r for r in run_under(key, names, None, jobs, device, whole=whole)}
     others = {mode: {r.experiment: r for r in run_under(key, trainers, mode, jobs, device)}

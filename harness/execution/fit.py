@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -34,6 +33,7 @@ from harness.experiments.keras import (
     Fit,
     Line,
     sample_indices,
+    summary_counts,
     weight_columns,
     weights,
 )
@@ -116,14 +116,6 @@ class Recorder(tf.keras.callbacks.Callback):  # type: ignore[misc]
             self.hashes[str(label)][name] = hashlib.sha256(value.tobytes()).hexdigest()
 
 
-def summary_counts(model: Any) -> dict[str, int]:
-    """The parameter counts ``model.summary()`` prints (``Total params: 143 (576.00 B)`` ..)."""
-    lines: list[str] = []
-    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line))
-    found = re.findall(r"^\s*([A-Za-z-]+ params): ([\d,]+)", "\n".join(lines), re.M)
-    return {name: int(count.replace(",", "")) for name, count in found}
-
-
 def _line(found: dict[str, str]) -> Any:
     def value(line: Line, **names: Any) -> Any:
         namespace = {"tf": tf, **names}
@@ -171,7 +163,7 @@ def _check_switches(model: Any, switches: Mapping[str, Any]) -> None:
 def run_fit(fit: Fit, epochs: int | None = None, batches: int | None = None,
             switches: Mapping[str, Any] | None = None) -> Outcome:
     """One run of the program: whole, its first ``epochs`` epochs, or its first ``batches``
-    batches; ``switches``, an execution mode's ``compile`` arguments (``harness.execution.modes``)."""
+    batches; ``switches``, an execution mode's ``compile`` arguments (``harness.modes``)."""
     with tempfile.TemporaryDirectory(prefix="harness-fit-") as folder, contextlib.chdir(folder):
         return _run(fit, epochs, batches, switches or {})
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from harness import modes
 from harness.errors import HarnessError
 from harness.execution.recorder import Recorder, Row
 from harness.experiments.declare import Outcome
@@ -25,7 +26,7 @@ from harness.record import NON_FINITE, flat, non_finite_summary, plain
 
 class Loop:
     """One training experiment built in one mode, on the device in scope when built: ``build``
-    is the mode's (``harness.execution.modes``), which turns the built loop into what runs it."""
+    is the mode's (``build``), which turns the built loop into what runs it."""
 
     def __init__(self, training: Training, build: Callable[[Loop], Callable[[Any], None]],
                  epochs: int | None = None) -> None:
@@ -224,3 +225,18 @@ def fused_loop(loop: Loop, jit_compile: bool) -> Callable[[Recorder], None]:
                 (int(got["correct"][k]), total_number) if tests else None))
 
     return run
+
+
+# How a GradientTape loop is built in each execution mode (harness.modes names them).
+_BUILDERS: dict[str, Callable[[Loop], Callable[[Recorder], None]]] = {
+    "eager": lambda loop: python_loop(loop, None),
+    "function": lambda loop: python_loop(loop, "function"),
+    "xla": lambda loop: python_loop(loop, "xla"),
+    "fused": lambda loop: fused_loop(loop, False),
+    "fused_xla": lambda loop: fused_loop(loop, True),
+}
+
+
+def build(mode: str) -> Callable[[Loop], Callable[[Recorder], None]]:
+    """What turns a built Loop into the function that runs its epochs in ``mode``."""
+    return _BUILDERS[modes.get(mode).name]

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness import modes
 from harness.errors import HarnessError, ProgramError
-from harness.execution import modes
 
 if TYPE_CHECKING:
     from harness.experiments.declare import Experiment
@@ -34,7 +34,7 @@ from harness.span import WHOLE, Span
 class Job:
     experiment: str
     device: str
-    # None: as the program is written (harness.execution.modes.reference).
+    # None: as the program is written (harness.modes.reference).
     mode: str | None = None
     # The part of the program it makes (Experiment.span_for): whole, or its first epochs or batches.
     span: Span = WHOLE

@@ -10,8 +10,9 @@ from typing import Any
 
 import tensorflow as tf
 
+from harness import modes
 from harness.errors import HarnessError
-from harness.execution import modes, runtime
+from harness.execution import runtime
 from harness.execution.devices import Device
 from harness.experiments.datasets import require
 from harness.experiments.declare import Experiment, Outcome
@@ -67,7 +68,7 @@ def run_and_time(experiment: Experiment, device: Device, mode: str | None = None
 def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: str | None,
              expected_initial: dict[str, Any] | None, timed: bool,
              batches: int | None = None) -> tuple[Record, Timing | None]:
-    from harness.execution.loops import Loop
+    from harness.execution.loops import Loop, build
 
     mode = modes.reference(experiment) if mode is None else modes.get(mode).name
     try:
@@ -100,7 +101,7 @@ def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: s
                 raise HarnessError(f"{experiment.name} declares neither a program nor a training loop")
             outcome = experiment.fn()
         else:
-            loop = Loop(training, modes.get(mode).build, epochs)
+            loop = Loop(training, build(mode), epochs)
             if expected_initial is not None:
                 _check_initial(experiment.name, loop.initial_scalars(), expected_initial)
             start = time.perf_counter()

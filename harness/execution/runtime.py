@@ -22,8 +22,8 @@ import tensorflow as tf
 from tensorflow.python.framework import config as tf_config
 from tensorflow.python.framework import random_seed
 
+from harness import kernels
 from harness.errors import HarnessError
-from harness.execution import kernels
 
 DEFAULT_GRAPH_SEED: int = random_seed.DEFAULT_GRAPH_SEED
 

@@ -15,8 +15,8 @@ import os
 from collections.abc import Iterable
 from types import ModuleType
 
+from harness import modes
 from harness.errors import DeclarationError, HarnessError, UnknownName
-from harness.execution import modes
 from harness.experiments.declare import Experiment, NotRunnable, with_printed
 
 # Modules of the user's own, added to the catalogue after the note's and the course's

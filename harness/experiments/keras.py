@@ -12,6 +12,7 @@ where it raised, so both facts are in the record.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -91,7 +92,7 @@ class Fit:
     after: Callable[[Any, LineValue], dict[str, Any]] | None = None
     after_scalars: tuple[str, ...] = ()
     # The Keras execution modes that do not reproduce the compiled fit bit for bit, as measured
-    # (``harness.execution.modes``; the first epoch counts a batch row in the epoch it lies in).
+    # (``harness.modes``; the first epoch counts a batch row in the epoch it lies in).
     known_mode_differences: tuple[ModeDifference, ...] = ()
     # The program's code between compile and fit (it loads a checkpoint where there is one): what
     # it did, recorded per run of the program with the weights that run starts from.
@@ -102,7 +103,7 @@ class Fit:
     # The program is run this many times in one working folder (a second run resumes from the
     # first's checkpoint); the record's epochs count on (5 and 5: 1 .. 10).
     runs: int = 1
-    # The execution mode the program is written in (harness.execution.modes): the compiled fit.
+    # The execution mode the program is written in (harness.modes): the compiled fit.
     reference_mode: ClassVar[str] = "function"
 
     def span(self, epochs: int | None = None, batches: int | None = None) -> Span:
@@ -281,6 +282,14 @@ def weight_columns(name: str, shape: tuple[int, ...], in_full: int = IN_FULL) ->
     if size <= in_full:
         return flat_names(name, shape)
     return [f"{name}_{s}" for s in ("sum", "l2", "min", "max")] + [f"{name}_at{i}" for i in sample_indices(size)]
+
+
+def summary_counts(model: Any) -> dict[str, int]:
+    """The parameter counts ``model.summary()`` prints (``Total params: 143 (576.00 B)`` ..)."""
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line))
+    found = re.findall(r"^\s*([A-Za-z-]+ params): ([\d,]+)", "\n".join(lines), re.M)
+    return {name: int(count.replace(",", "")) for name, count in found}
 
 
 def _variable_name(layer: Any, variable: Any) -> str:

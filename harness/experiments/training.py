@@ -177,7 +177,7 @@ class Training:
     after_scalars: tuple[str, ...] = ()
     # Modes known not to reproduce the eager run bit for bit, with what was measured.
     known_mode_differences: tuple[ModeDifference, ...] = ()
-    # The execution mode the program is written in (harness.execution.modes): its golden's.
+    # The execution mode the program is written in (harness.modes): its golden's.
     reference_mode: ClassVar[str] = "eager"
 
     def span(self, epochs: int | None = None, batches: int | None = None) -> Span:

@@ -24,7 +24,7 @@ from harness.store.golden import Golden
 
 def kernel_class(kind: str) -> str | None:
     """The key of this process's CPU kernels, for the goldens of the CPU (None for a GPU's)."""
-    from harness.execution import kernels
+    from harness import kernels
 
     return kernels.current().key if kind == "cpu" else None
 
@@ -130,7 +130,7 @@ def portable(root: Path, kind: str) -> bool:
     """Whether verdicts that depend on the kernels are judged by the envelope of the covered classes
     (harness.judge.envelope): on a CPU other than the one every covered class was computed on (the
     manifest's onednn_isa and device), where a class is not always the same arithmetic."""
-    from harness.execution import kernels
+    from harness import kernels
 
     if kind != "cpu" or os.environ.get(STRICT_ENV):
         return False
@@ -341,7 +341,7 @@ def mode_classes(root: Path, experiment: Experiment, kind: str, mode: str) -> en
     """The envelope of a mode's departure over every covered class and the modes that round as it
     does (XLA's two, Grappler's two): each class's own measurement where the goldens hold one,
     else the experiment's declaration (measured on the base)."""
-    from harness.execution import modes
+    from harness import modes
 
     signatures = []
     for key in _covered(root, kind):

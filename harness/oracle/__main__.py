@@ -12,8 +12,7 @@ import sys
 
 import numpy as np
 
-from harness import options
-from harness.execution import kernels
+from harness import kernels, options
 from harness.oracle import programs
 from harness.store import golden
 

@@ -27,7 +27,7 @@ import struct
 
 import numpy as np
 
-from harness.execution.kernels import BY_NAME, ISAS, Kernels
+from harness.kernels import BY_NAME, ISAS, Kernels
 
 
 def gradient_fma(kernels: Kernels) -> bool:

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from harness.execution.kernels import Kernels
 from harness.experiments.declare import band_for
+from harness.kernels import Kernels
 from harness.oracle import models
 from harness.oracle.arithmetic import gradient_fma
 from harness.oracle.optimizers import update

@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness import modes
 from harness.errors import HarnessError
-from harness.execution import modes
 from harness.report.markdown import table as markdown_table
 from harness.store.files import atomic_write
 
@@ -79,7 +79,7 @@ def _final_weights(experiment: Experiment, stored: Golden) -> dict[str, float]:
 
 
 def _oracle(experiment: Experiment, stored: Golden, dtype: Any) -> dict[str, float]:
-    from harness.execution import kernels
+    from harness import kernels
     from harness.oracle import agreement, programs
 
     run = programs.train(experiment.name, stored.scalars, dtype, kernels=kernels.current())
@@ -91,7 +91,8 @@ def measure(names: Sequence[str]) -> dict[str, Any]:
     import numpy as np
     import tensorflow as tf
 
-    from harness.execution import kernels, runtime
+    from harness import kernels
+    from harness.execution import runtime
     from harness.experiments import catalog
     from harness.judge.verdict import held_to, load
     from harness.store import golden

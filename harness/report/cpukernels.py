@@ -2,7 +2,7 @@
 under every CPU kernel class this machine can run, and under every OpenBLAS core type;
 writes ``reports/cpu-kernels.md``, its JSON and a chart.
 
-For each kernel class (harness/execution/kernels.py), in processes of its own:
+For each kernel class (harness/kernels.py), in processes of its own:
 
 - every experiment eagerly, against the *base* goldens with the experiment's tolerance
   (identical / within tolerance / differs: first epoch, largest ULP), and against the
@@ -28,9 +28,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness import options
+from harness import kernels, modes, options
 from harness.errors import HarnessError
-from harness.execution import emulate, kernels, modes
+from harness.execution import emulate
 from harness.report.charts import pyplot, save
 from harness.report.markdown import table as markdown_table
 from harness.store.files import atomic_write

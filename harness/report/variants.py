@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import options
+from harness import modes, options
 from harness.errors import HarnessError
-from harness.execution import modes
 from harness.report import documents
 from harness.report.charts import pyplot, save
 from harness.report.markdown import table as markdown_table

@@ -7,7 +7,7 @@ Layout, one folder per device kind::
     golden/<kind>/<experiment>.yml              scalars, as data_regression writes them
     golden/<kind>/manifest.yml                  the environment that wrote the goldens of that kind
     golden/<kind>/kernels/<class>/<file>        where a CPU kernel class computes other bits: that
-                                                class's copy of the file (harness.execution.kernels)
+                                                class's copy of the file (harness.kernels)
 
 The files of ``<kind>/`` are the goldens of the manifest's ``kernel_class`` (the base); its
 ``kernel_classes`` lists every class the regeneration ran. A class's folder holds only the files
@@ -191,7 +191,7 @@ def _count(value: Any) -> bool:
 
 def read_mode_signatures(root: Path, kind: str, kernel_class: str, experiment: str) -> dict[str, ModeSignature]:
     """A kernel class's own measurements of an experiment's modes (empty where it has none)."""
-    from harness.execution.modes import MODES
+    from harness.modes import MODES
 
     path = kernel_dir(root, kind, kernel_class) / f"{experiment}{MODES_SUFFIX}"
     if not path.exists():

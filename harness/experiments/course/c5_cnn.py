@@ -133,7 +133,7 @@ BATCH_1024 = ("the text's listing trains with batch_size=1024 (cifar10_inception
 def summaries() -> Outcome:
     """Each network built for CIFAR-10's 32x32x3 input, on one image of zeros (a subclassed Model
     is built by calling it), and the counts its ``model.summary()`` prints."""
-    from harness.execution.fit import summary_counts
+    from harness.experiments.keras import summary_counts
 
     counts = {}
     for name, _, model_fn, _ in NETWORKS:

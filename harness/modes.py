@@ -1,11 +1,11 @@
-"""The execution modes of the training programs: one registry, name -> how each kind runs in it.
+"""The execution modes of the training programs: one registry of names, and what each mode means
+for each kind of program.
 
-The CLI, the pytest options, the benchmarks and the sensitivity report all read this
-registry; nothing lists the modes a second time. Importing it does not start
-TensorFlow (the builders import it when they build), so the reports can read it too.
-
-A GradientTape loop (chapters 1 and 2) is built in each mode; a Keras program (chapters 3
-to 6) runs ``fit`` with Keras's own switches for it, given to ``compile``:
+The CLI, the pytest options, the benchmarks, the golden store and the reports read this registry;
+nothing lists the modes a second time. It imports nothing but the errors: how a GradientTape loop
+(chapters 1 and 2) is built in each mode lives with the loops (``harness.execution.loops.build``);
+a Keras program (chapters 3 to 6) runs ``fit`` with Keras's own switches for it, given to
+``compile`` (``Mode.keras``):
 
 - ``eager``: the loop as written, one Python iteration per step (the loops' reference);
   Keras: ``run_eagerly=True``;
@@ -22,15 +22,11 @@ written (``reference``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from harness.errors import UnknownName
-
-if TYPE_CHECKING:
-    from harness.execution.loops import Loop
-    from harness.experiments.declare import Experiment
 
 # The mode a GradientTape loop runs in as written, and a Keras program's (its compiled fit).
 REFERENCE = "eager"
@@ -44,44 +40,24 @@ STEPS_PER_EXECUTION = 4
 class Mode:
     name: str
     summary: str
-    # Turns a built Loop into the function that runs its epochs into a recorder.
-    build: Callable[[Loop], Callable[[Any], None]]
     # A Keras program's switches for this mode, given to its compile; and what they do.
     keras: Mapping[str, Any]
     keras_summary: str
 
 
-def _python(compile_as: str | None) -> Callable[[Loop], Callable[[Any], None]]:
-    def build(loop: Loop) -> Callable[[Any], None]:
-        from harness.execution.loops import python_loop
-
-        return python_loop(loop, compile_as)
-
-    return build
-
-
-def _fused(jit_compile: bool) -> Callable[[Loop], Callable[[Any], None]]:
-    def build(loop: Loop) -> Callable[[Any], None]:
-        from harness.execution.loops import fused_loop
-
-        return fused_loop(loop, jit_compile)
-
-    return build
-
-
 MODES: dict[str, Mode] = {
     mode.name: mode
     for mode in (
-        Mode("eager", "the program's loop, one Python iteration per step", _python(None),
+        Mode("eager", "the program's loop, one Python iteration per step",
              {"run_eagerly": True}, "compile(run_eagerly=True): the train step op by op"),
-        Mode("function", "each step under tf.function, the loop in Python", _python("function"),
+        Mode("function", "each step under tf.function, the loop in Python",
              {}, "the default compiled fit: each step under tf.function"),
-        Mode("xla", "each step under tf.function(jit_compile=True)", _python("xla"),
+        Mode("xla", "each step under tf.function(jit_compile=True)",
              {"jit_compile": True}, "compile(jit_compile=True)"),
-        Mode("fused", "the whole loop, epochs and batches, in one graph (tf.while_loop)", _fused(False),
+        Mode("fused", "the whole loop, epochs and batches, in one graph (tf.while_loop)",
              {"steps_per_execution": STEPS_PER_EXECUTION},
              f"compile(steps_per_execution={STEPS_PER_EXECUTION}): that many steps per call"),
-        Mode("fused_xla", "that graph compiled by XLA", _fused(True),
+        Mode("fused_xla", "that graph compiled by XLA",
              {"jit_compile": True, "steps_per_execution": STEPS_PER_EXECUTION},
              f"compile(jit_compile=True, steps_per_execution={STEPS_PER_EXECUTION})"),
     )
@@ -98,18 +74,33 @@ def alike(mode: str) -> tuple[str, ...]:
     return next((pair for pair in CAUSES.values() if mode in pair), (mode,))
 
 
-def reference(experiment: Experiment) -> str:
+class _Kind(Protocol):
+    @property
+    def reference_mode(self) -> str: ...
+
+
+class Programmed(Protocol):
+    """What the registry asks of an experiment: its program's kind, and whether it trains."""
+
+    @property
+    def program(self) -> _Kind: ...
+
+    @property
+    def runs_in_modes(self) -> bool: ...
+
+
+def reference(experiment: Programmed) -> str:
     """The mode the program runs in as written: its golden's."""
     return experiment.program.reference_mode
 
 
-def of(experiment: Experiment) -> list[str]:
+def of(experiment: Programmed) -> list[str]:
     """The modes the experiment runs in: every mode for a training program, its reference for
     a one-shot computation."""
     return names() if experiment.runs_in_modes else [reference(experiment)]
 
 
-def others(experiment: Experiment, among: list[str] | None = None) -> list[str]:
+def others(experiment: Programmed, among: list[str] | None = None) -> list[str]:
     """The modes judged against the experiment's reference golden (of ``among``, default all)."""
     return [m for m in of(experiment) if m != reference(experiment) and (among is None or m in among)]
 
