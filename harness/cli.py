@@ -108,6 +108,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="the CPU kernel classes to write goldens for: all (default: every class this "
                             "CPU can run, each in its own processes), this (this environment's only), "
                             "or class keys such as avx2,sse41 (python -m harness kernels)")
+    regen.add_argument("--add-kernel-class", action="store_true",
+                       help="cover this CPU's own kernel class beside the others (every experiment, in every "
+                            "mode), without rewriting the base or another class: the answer to 'my CPU is not "
+                            "covered' (docs/devices.md); with a drift report of what the class moves")
     regen.add_argument("--lock-timeout", type=options.seconds("--lock-timeout"), default=600.0,
                        metavar="SECONDS", help="how long to wait for another regeneration of the "
                                                "same folder (default 600)")
@@ -491,10 +495,9 @@ def _environment(root: Path, devices: list[Device]) -> tuple[dict[str, Any], dic
         if kind == "cpu":
             covered = golden.coverage(manifests[kind], str(fingerprints[kind]["kernel_class"]))
             print(f"  held to the goldens of {covered.describe()}")
-            if (note := kernels.chosen()) is not None:
-                print(f"  {note}")
-            if (note := portable_note(root, kind)) is not None:
-                print(f"  {note}")
+            for note in (kernels.unnamed(), kernels.chosen(), portable_note(root, kind)):
+                if note is not None:
+                    print(f"  {note}")
     print(flush=True)
     return manifests, fingerprints
 
@@ -564,7 +567,55 @@ def _regen(experiments: list[Experiment], devices: list[Device], root: Path, arg
     runtime.configure()
     golden.check_layout(root)
     with lock.held(root, args.lock_timeout, lambda line: print(line, file=sys.stderr, flush=True)):
+        if args.add_kernel_class:
+            return _add_kernel_class(experiments, devices, root, args)
         return _regenerate(experiments, devices, root, args, setup)
+
+
+def _add_kernel_class(experiments: list[Experiment], devices: list[Device], root: Path,
+                      args: argparse.Namespace) -> int:
+    """This CPU's own class beside the covered ones: every experiment with goldens run under it
+    eagerly and every training program in every mode, in processes of their own; its files written
+    where they differ from the base's, all at once (golden.add_class)."""
+    from harness import kernels
+    from harness.execution import emulate
+    from harness.judge.verdict import mode_signatures
+    from harness.report import drift
+    from harness.store import golden
+    from harness.store.files import atomic_write
+
+    if args.names or args.kernel_classes != ["all"]:
+        raise HarnessError("--add-kernel-class covers this CPU's own class for every experiment, all or nothing: "
+                           "name no experiment and no --kernel-classes")
+    cpu = next((d for d in devices if d.kind == "cpu"), None)
+    if cpu is None:
+        raise HarnessError("--add-kernel-class covers a CPU kernel class: give --device cpu (or none)")
+    key = kernels.current().key
+    manifest = golden.read_manifest(root, "cpu")
+    covered = list((manifest or {}).get("kernel_classes") or ())
+    if key in covered:
+        raise HarnessError(f"this CPU's kernel class {key} is already covered ({', '.join(covered)}): nothing to add; "
+                           "python -m harness regen rewrites every class")
+    held = [e for e in experiments if golden.paths(root, "cpu", e.name).scalars.is_file()]
+    trainers = [e for e in held if e.trains]
+    print(f"covering kernel class {key}: {len(held)} experiments, {len(trainers)} of them in every mode", flush=True)
+    eager, others = emulate.run_every_mode(key, [e.name for e in held], [e.name for e in trainers], args.jobs,
+                                           cpu.name, whole=args.whole)
+    signatures = {e.name: mode_signatures(e, eager[e.name], [by_name[e.name] for by_name in others.values()])
+                  for e in trainers}
+    changes = [drift.change(root, e, eager[e.name]) for e in held]  # against the base: what the class moves
+    written = golden.add_class(root, "cpu", key, golden.ClassRuns([eager[e.name] for e in held],
+                                                                  {n: sig for n, sig in signatures.items() if sig}))
+    for path in written:
+        print(f"wrote {path}")
+    after = golden.read_manifest(root, "cpu")
+    class_files = {key: [p.name for p in written if p.parent.name == key]}
+    atomic_write(args.drift_report, drift.render(changes, {"cpu": manifest}, {"cpu": after or {}},
+                                                 class_files).encode("utf-8"))
+    for c in changes:
+        print(f"  {c.experiment} under {key}: {c.verdict}" + (f": {c.detail}" if c.detail else ""))
+    print(f"wrote {args.drift_report}: review it with `git diff golden/` before committing both")
+    return 0
 
 
 def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace,
@@ -679,6 +730,9 @@ def _other_classes(experiments: list[Experiment], writers: dict[str, Device],
 def _figures(root: Path, out: Path) -> int:
     from harness.report import figures
 
-    for path in figures.draw_all(root, out):
+    drawn, skipped = figures.draw_all(root, out)
+    for path in drawn:
         print(f"wrote {path}")
+    for name, why in skipped.items():
+        print(f"skipped {out / name}: {why}")
     return 0

@@ -23,6 +23,7 @@ with it).
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import platform
 import re
@@ -43,29 +44,51 @@ XLA_FLAG = re.compile(r"--xla_cpu_max_isa=(\S+)")
 _ANSWER_ENV = "HARNESS_ONEDNN_ISA"
 
 # oneDNN's x86 instruction sets, oldest first: the name ONEDNN_MAX_CPU_ISA takes, the words
-# oneDNN's verbose line uses for it, the CPU flags (/proc/cpuinfo) it needs, and the
-# --xla_cpu_max_isa value of the same CPU generation.
+# oneDNN's verbose line uses for it (oneDNN's src/cpu/x64/cpu_isa_traits.cpp, ``get_name``), the
+# CPU flags (/proc/cpuinfo) it needs, and the --xla_cpu_max_isa value of the same CPU generation.
+# oneDNN 3.5 and later accept AVX10_1_512, AVX10_1_512_AMX and AVX10_1_512_AMX_FP16 as aliases of
+# the last three (its dispatcher_control.md): the class keeps the older name, as the verbose line does.
 @dataclass(frozen=True)
 class Isa:
     name: str
     verbose: str
     cpu_flags: tuple[str, ...]
     xla: str
+    aliases: tuple[str, ...] = ()
 
 
+_AVX512 = ("avx512f", "avx512bw", "avx512vl", "avx512dq")
 ISAS = (
     Isa("sse41", "Intel SSE4.1", ("sse4_1",), "SSE4_2"),
     Isa("avx", "Intel AVX", ("avx",), "AVX"),
     Isa("avx2", "Intel AVX2", ("avx2",), "AVX2"),
     Isa("avx2_vnni", "Intel AVX2 with Intel DL Boost", ("avx2", "avx_vnni"), "AVX2"),
-    Isa("avx512_core", "Intel AVX-512 with AVX512BW, AVX512VL, and AVX512DQ extensions",
-        ("avx512f", "avx512bw", "avx512vl", "avx512dq"), "AVX512"),
-    Isa("avx512_core_vnni", "Intel AVX-512 with Intel DL Boost",
-        ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni"), "AVX512"),
+    Isa("avx512_core", "Intel AVX-512 with AVX512BW, AVX512VL, and AVX512DQ extensions", _AVX512, "AVX512"),
+    Isa("avx512_core_vnni", "Intel AVX-512 with Intel DL Boost", (*_AVX512, "avx512_vnni"), "AVX512"),
     Isa("avx512_core_bf16", "Intel AVX-512 with Intel DL Boost and bfloat16 support",
-        ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni", "avx512_bf16"), "AVX512"),
+        (*_AVX512, "avx512_vnni", "avx512_bf16"), "AVX512"),
+    # Sapphire Rapids and newer Intel Xeons (AVX-512 FP16, then AMX): a class its users run and no
+    # machine of this team can emulate.
+    Isa("avx512_core_fp16", "Intel AVX-512 with float16, Intel DL Boost and bfloat16 support",
+        (*_AVX512, "avx512_vnni", "avx512_bf16", "avx512_fp16"), "AVX512", ("avx10_1_512",)),
+    Isa("avx512_core_amx", "Intel AVX-512 with float16, Intel DL Boost and bfloat16 support and Intel AMX "
+        "with bfloat16 and 8-bit integer support",
+        (*_AVX512, "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8"), "AMX",
+        ("avx10_1_512_amx",)),
+    Isa("avx512_core_amx_fp16", "Intel AVX-512 with float16, Intel DL Boost and bfloat16 support and Intel AMX "
+        "with bfloat16, float16 and 8-bit integer support (preview support)",
+        (*_AVX512, "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8", "amx_fp16"),
+        "AMX_FP16", ("avx10_1_512_amx_fp16",)),
 )
 BY_NAME = {isa.name: isa for isa in ISAS}
+# oneDNN's AArch64 instruction sets (src/cpu/aarch64/cpu_isa_traits.cpp): named, never emulated here.
+# On arm64 none of the x86 kernels above exist, so no x86 class's bits can be computed there: an arm64
+# CPU's class is its own (``asimd`` or ``sve_<bits>``, ``_onednn_off`` as on x86), judged by the
+# envelope until someone covers it (python -m harness regen --add-kernel-class). A TensorFlow built
+# without oneDNN (macOS arm64) prints no ISA line: its class is ``eigen_<machine>``.
+AARCH64 = {"AArch64 (with Advanced SIMD & floating-point)": "asimd",
+           **{f"AArch64 SVE ({bits} bits)": f"sve_{bits}" for bits in (128, 256, 512)}}
+NAMED = {**{isa.verbose: isa.name for isa in ISAS}, **AARCH64}
 # With TensorFlow's oneDNN options off the matrix products still go through oneDNN's gemm, whose
 # kernels follow the ISA (measured: other bits under AVX2 and SSE4.1 caps): the key names both.
 OFF = "_onednn_off"
@@ -96,8 +119,8 @@ class Kernels:
     @property
     def key(self) -> str:
         """The kernel class: the key of the goldens that hold for these kernels."""
-        isa = self.onednn_isa if self.onednn_isa in BY_NAME else re.sub(r"[^a-z0-9]+", "_", self.onednn_isa.lower())
-        base = isa if self.onednn_opts else f"{isa}{OFF}"
+        isa = short_name(self.onednn_isa)
+        base = isa if self.onednn_opts or isa.startswith(EIGEN) else f"{isa}{OFF}"
         native_xla = BY_NAME[self.onednn_isa].xla if self.onednn_isa in BY_NAME else None
         if self.xla_isa not in ("native", native_xla):
             return f"{base}+xla_{self.xla_isa.lower()}"
@@ -107,6 +130,28 @@ class Kernels:
         """The fingerprint's fields (manifest, headers, drift report)."""
         return {"kernel_class": self.key, "onednn_isa": self.onednn_isa,
                 "openblas_coretype": self.openblas, "xla_cpu_isa": self.xla_isa}
+
+
+EIGEN = "eigen_"  # TensorFlow built without oneDNN: its own Eigen kernels, by the machine's name
+UNNAMED = "isa_"
+
+
+def short_name(isa: str) -> str:
+    """A class's ISA part: oneDNN's short name, or for words no table here knows (a newer oneDNN's ISA,
+    AVX10.2 say) a short key stable across runs, ``isa_`` and 8 hex digits of the words' SHA-256
+    (``unnamed`` quotes the words once in the headers)."""
+    if isa in BY_NAME or isa in AARCH64.values() or isa.startswith((EIGEN, "unknown")):
+        return isa.split(" ", 1)[0]
+    return UNNAMED + hashlib.sha256(isa.encode("utf-8")).hexdigest()[:8]
+
+
+def unnamed() -> str | None:
+    """For headers: oneDNN's words for this CPU's ISA where they have no short name here (None: named)."""
+    isa = current().onednn_isa
+    if short_name(isa).startswith(UNNAMED):
+        return (f"kernel class {short_name(isa)} is oneDNN's \"{isa}\", an instruction set this harness has no "
+                "name for (harness/kernels.py, ISAS)")
+    return None
 
 
 def _parse(key: str) -> tuple[str, bool, str]:
@@ -164,12 +209,14 @@ def environment(key: str, base: Mapping[str, str]) -> dict[str, str]:
     """``base`` (a process environment) with the kernels of class ``key`` in place of its own:
     for a child process, before its TensorFlow starts."""
     isa, opts, xla = _parse(key)
-    if isa not in BY_NAME:
-        raise HarnessError(f"{key!r} is not a kernel class this CPU can run: one of {', '.join(emulable())}")
     # The class's variables replace the user's; a probe answer passed down is asked under other
     # settings than the class's, so a child never takes it (onednn_isa).
     env = {k: v for k, v in base.items() if k != OWN_ENV}
     env[CHOICE_ENV] = "own"  # a child asked to run a class runs it, whatever the goldens cover
+    if isa not in BY_NAME:
+        if OWN_ENV not in os.environ and key == current().key:
+            return env  # this process's own class, one no cap can name (arm64's, an unnamed ISA): as it is
+        raise HarnessError(f"{key!r} is not a kernel class this CPU can run: one of {', '.join(emulable())}")
     flags = XLA_FLAG.sub("", env.pop(XLA_ENV, "")).strip()
     env.update({ONEDNN_OPTS_ENV: "1" if opts else "0", ONEDNN_ENV: isa.upper()})
     env[XLA_ENV] = f"{flags} --xla_cpu_max_isa={xla or BY_NAME[isa].xla}".strip()
@@ -180,6 +227,7 @@ def align_xla() -> None:
     """XLA runs the instruction set oneDNN is capped to, unless XLA_FLAGS says otherwise: one
     variable emulates one CPU. Called before TensorFlow compiles anything."""
     cap = os.environ.get(ONEDNN_ENV, "").lower()
+    cap = next((isa.name for isa in ISAS if cap in isa.aliases), cap)
     flags = os.environ.get(XLA_ENV, "")
     if cap in BY_NAME and not XLA_FLAG.search(flags):
         os.environ[XLA_ENV] = f"{flags} --xla_cpu_max_isa={BY_NAME[cap].xla}".strip()
@@ -231,8 +279,13 @@ def _onednn() -> tuple[str, bool]:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"unknown ({type(exc).__name__})", os.environ.get(ONEDNN_OPTS_ENV, "1").strip() not in ("0", "false")
     said = next((line.split("isa:", 1)[1].strip() for line in out.splitlines() if ",isa:" in line), None)
-    found = "unknown" if said is None else next((isa.name for isa in ISAS if isa.verbose == said), said)
     enabled = "onednn_opts: True" in out
+    if said is not None:
+        found = NAMED.get(said, said)
+    elif "onednn_opts:" in out:  # TensorFlow ran, oneDNN said nothing: a build without it
+        found = f"{EIGEN}{platform.machine().lower()}"
+    else:
+        found = "unknown (the probe failed)"
     os.environ[_ANSWER_ENV] = f"{asked}{found}|{'on' if enabled else 'off'}"
     return found, enabled
 
@@ -260,7 +313,10 @@ def nearest_covered(own: str, covered: Sequence[str], flags: frozenset[str] | No
     """The covered class nearest to ``own`` that this CPU can run: the newest instruction set, with
     TensorFlow's oneDNN options as ``own`` has them where that class is covered (None: none)."""
     _, opts, _ = _parse(own)
-    runnable = [k for k in emulable(flags) if k in covered]
+    flags = cpu_flags() if flags is None else flags
+    # Every ISA this CPU has, options on or off (the options-off gemm follows the cap too).
+    runnable = [k for isa in ISAS if set(isa.cpu_flags) <= flags for k in (isa.name, f"{isa.name}{OFF}")
+                if k in covered]
 
     def rank(key: str) -> tuple[int, bool]:
         their_isa, their_opts, _ = _parse(key)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="execution modes of the training programs to check against the goldens of "
                          "their reference mode, and of the loops to benchmark: all or some of "
                          f"{','.join(modes.MODES)} (default all)")
+    group.addoption("--phase-budget", action="store_true",
+                    help="at the end, time the phase against a reference run timed in this process "
+                         "(harness/report/budget.py; tox's default environment gives it)")
     group.addoption("--slow-down", default=None, metavar="NAME=FRACTION",
                     help="benchmarks: make experiment NAME's timed calls that fraction slower (a busy wait "
                          "after each), to see that the report flags a slowed loop (harness.report.benchflags)")
@@ -107,10 +111,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             drift, covered = [str(exc)], None
         if covered is not None:
             lines.append(f"harness: {kind} goldens of {covered.describe()}")
-            if (note := kernels.chosen()) is not None:
-                lines.append(f"harness: {note}")
-            if (note := portable_note(root, kind)) is not None:
-                lines.append(f"harness: {note}")
+            for note in (kernels.unnamed(), kernels.chosen(), portable_note(root, kind)):
+                if note is not None:
+                    lines.append(f"harness: {note}")
         lines += [f"harness: {kind} goldens differ in environment: {d}" for d in drift]
     return lines
 
@@ -409,3 +412,18 @@ def _atol(table: dict[str, list[Any]], ulps: int) -> dict[str, float]:
               if np.isfinite(float(v))]
     spacing = float(np.spacing(np.float32(max(finite, default=0.0))))
     return {"atol": ulps * spacing, "rtol": 0.0}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config._harness_started = time.perf_counter()  # type: ignore[attr-defined]
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The phase's time as a ratio to a reference run timed here, after the tests (--phase-budget)."""
+    if not config.getoption("phase_budget") or hasattr(config, "workerinput") or config.getoption("collectonly"):
+        return
+    from harness.report import budget
+
+    phase = time.perf_counter() - config._harness_started  # type: ignore[attr-defined]
+    terminalreporter.write_sep("-", "harness: the test phase's budget")
+    terminalreporter.write_line(budget.PhaseTime(phase, budget.reference_seconds()).describe())

@@ -45,6 +45,14 @@ def cli(*args: str) -> Done:
     return Done(code, out.getvalue(), err.getvalue())
 
 
+def cpus() -> list[str]:
+    """The CPU devices this test process sees (CPU:0, and CPU:1 .. under --logical-cpus N): what a
+    command run in it (``cli``) runs on, so a test counts from these, never from one it assumes."""
+    from harness.execution import devices
+
+    return [d.name for d in devices.visible() if d.kind == "cpu"]
+
+
 def short(experiment: Any) -> int | None:
     """A cheap run of a training experiment that still reaches two of its printed rows."""
     return experiment.training.short_epochs() if experiment.trains else None

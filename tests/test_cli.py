@@ -15,7 +15,7 @@ from harness import banners, modes
 from harness.cli import updated
 from harness.experiments import catalog
 from harness.store import golden
-from tests.helpers import ROOT, cli, harness
+from tests.helpers import ROOT, cli, cpus, harness
 
 CHEAP = ("cross_entropy", "softmax_cross_entropy", "tensor_creation", "common_functions")
 
@@ -69,9 +69,10 @@ def test_run_json_gives_records_with_the_golden_columns_and_scalars():
                "--epochs", "201", "--json")
     assert done.returncode == 0, done.stderr
     records = json.loads(done.stdout)
+    assert len(records) == 4 * len(cpus())
     for record in records:
         assert {"experiment", "device", "tf_version", "columns", "checkpoints", "scalars"} <= set(record)
-    mse, adam, descent, ce = records
+    mse, adam, descent, ce = [r for r in records if r["device"] == cpus()[0]]
     assert list(mse["columns"]) == ["epoch", "w1_0", "w1_1", "loss"]
     assert mse["columns"]["epoch"] == [0, 200]
     assert list(adam["columns"]) == ["epoch", "loss", "test_acc"]
@@ -94,7 +95,8 @@ def test_an_unknown_experiment_exits_2_listing_the_valid_ones():
 def test_check_passes_on_the_committed_goldens():
     done = cli("check", *CHEAP, "forward_pass")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"{len(CHEAP) + 1} runs: {len(CHEAP) + 1} identical" in done.stdout
+    runs = (len(CHEAP) + 1) * len(cpus())  # each on every CPU device (--logical-cpus N: N of them)
+    assert f"{runs} runs: {runs} identical" in done.stdout
     assert "h1 > h2" not in done.stdout  # claims that hold are counted, not listed
     assert "claims:" in done.stdout and "DOES NOT HOLD" not in done.stdout
     # A number that does not reproduce is listed with how far it is.
@@ -109,8 +111,10 @@ def test_check_of_a_prefix_judges_its_rows_and_says_what_it_did_not(tmp_path):
         done = cli("check", "lr_exponential_decay", "--mode", mode, "--epochs", "2", "--json-out", str(out))
         assert done.returncode == 0, done.stdout + done.stderr
         assert "a prefix of 2 epochs" in done.stdout and "were not judged" in done.stdout
-        (result,) = json.loads(out.read_text())["results"]
-        assert (result["status"], result["mode_verdict"], result["printed"]) == ("identical", expected, 0)
+        results = json.loads(out.read_text())["results"]
+        assert len(results) == len(cpus())
+        for result in results:
+            assert (result["status"], result["mode_verdict"], result["printed"]) == ("identical", expected, 0)
     moved = tmp_path / "golden"
     shutil.copytree(golden.ROOT / "cpu", moved / "cpu")
     table = moved / "cpu" / "lr_exponential_decay.csv"

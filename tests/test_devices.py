@@ -13,7 +13,7 @@ import pytest
 from harness.errors import UnknownName
 from harness.execution import devices
 from harness.execution.devices import Device, missing_kinds, select
-from tests.helpers import cli, harness, nested
+from tests.helpers import cli, cpus, harness, nested
 
 TWO_CPUS = [Device("CPU:0"), Device("CPU:1")]
 
@@ -66,9 +66,12 @@ def test_each_logical_cpu_runs_pinned_and_bit_identical():
 
 
 def test_an_unknown_device_exits_2_with_the_valid_names():
-    done = cli("run", "cross_entropy", "--device", "CPU:2")
+    seen = cpus()
+    beyond = f"CPU:{len(seen)}"
+    done = cli("run", "cross_entropy", "--device", beyond)
     assert done.returncode == 2
-    assert "unknown device 'CPU:2'" in done.stderr and "valid devices: CPU:0, all, cpu, gpu" in done.stderr
+    assert f"unknown device '{beyond}'" in done.stderr
+    assert f"valid devices: {', '.join(seen)}, all, cpu, gpu" in done.stderr
 
 
 def test_gpu_cases_are_skipped_once_per_module_with_a_reason_where_no_gpu_is_visible(pytester):

@@ -5,6 +5,7 @@ class's golden holds, widened by the one band rule, and no more; a regression st
 from __future__ import annotations
 
 import dataclasses
+import math
 import shutil
 from pathlib import Path
 
@@ -66,8 +67,12 @@ def test_a_run_another_class_computes_is_within_the_envelope_and_a_regression_is
     assert verdict.verify(elsewhere, experiment, run).status == "fail", key
 
 
-def test_on_the_cpu_that_computed_the_classes_verdicts_stay_exact(tmp_path):
+def test_on_the_cpu_that_computed_the_classes_verdicts_stay_exact(tmp_path, monkeypatch):
+    monkeypatch.delenv(verdict.STRICT_ENV, raising=False)
     here = _root(tmp_path, onednn_isa=kernels.cpu_identity()[0], device=kernels.cpu_identity()[1])
+    if kernels.current().key not in golden.covered_classes(here, "cpu"):
+        pytest.skip(f"this run's class {kernels.current().key} is not covered (HARNESS_KERNELS=own): "
+                    "the test below judges that case")
     assert not verdict.portable(here, "cpu")
     run, _ = _another_class_s_run(here, NAME)
     judged = verdict.verify(here, catalog.get(NAME), run)
@@ -89,3 +94,49 @@ def test_on_the_cpu_that_computed_the_classes_verdicts_stay_exact(tmp_path):
 ])
 def test_a_mode_s_envelope_is_what_every_class_shares_widened_by_the_band_rule(signatures, measured, admitted):
     assert envelope.mode_envelope(signatures).admits(measured) is admitted
+
+
+def test_a_class_the_goldens_do_not_cover_is_judged_by_the_envelope_even_on_their_own_cpu(tmp_path, monkeypatch):
+    """Leaving a class out (or a CPU running its own uncovered kernels, HARNESS_KERNELS=own) on the very
+    CPU that computed the others: its verdicts are the envelope's, not the base golden's exactly."""
+    monkeypatch.delenv(verdict.STRICT_ENV, raising=False)
+    here_key = kernels.current().key
+    here = _root(tmp_path, onednn_isa=kernels.cpu_identity()[0], device=kernels.cpu_identity()[1],
+                 kernel_classes=[k for k in golden.covered_classes(golden.ROOT, "cpu") if k != here_key])
+    assert verdict.portable(here, "cpu")
+    assert f"this run's kernel class {here_key} is not covered by the goldens" in verdict.portable_note(here, "cpu")
+    monkeypatch.setenv(verdict.STRICT_ENV, "1")
+    assert not verdict.portable(here, "cpu")
+
+
+def test_a_number_the_program_computes_may_move_within_the_classes_spread_and_no_farther():
+    classes = [0.05249592451792624, 0.05249594954566823, 0.052495873175147506]  # regularization_free's grid mean
+    base = classes[0]
+    assert envelope.scalar_admitted(0.05249592633917928, base, classes)  # AVX2's, no other class's
+    assert envelope.scalar_admitted(classes[1], base, classes)
+    assert not envelope.scalar_admitted(base * 1.001, base, classes)
+    # Anything but a number only exactly.
+    assert not envelope.scalar_admitted("0" * 64, "f" * 64, ["f" * 64, "e" * 64])
+    assert envelope.scalar_admitted("e" * 64, "f" * 64, ["f" * 64, "e" * 64])
+
+
+def _diverging(first_nan: int | None, rows: int = 12) -> dict[str, dict[str, list]]:
+    loss = [1.0 + i / 100 for i in range(rows)]
+    if first_nan is not None:
+        loss = [*loss[:first_nan], *[float("nan")] * (rows - first_nan)]
+    return {"columns": {"epoch": list(range(rows)), "loss": loss}}
+
+
+def test_a_divergence_is_admitted_within_the_classes_window_and_nowhere_else():
+    held, classes = _diverging(5), [_diverging(5), _diverging(4), _diverging(6), _diverging(None)]
+    # The classes turn to NaN at epochs 4 to 6 (one never): 5 +- band_for(1) = 2.
+    inside = envelope.admit_divergence(_diverging(7), held, classes)
+    assert inside["columns"]["loss"][:4] == held["columns"]["loss"][:4]
+    assert [math.isnan(v) for v in inside["columns"]["loss"][4:]] == [False] * 3 + [True] * 5
+    assert envelope.admit_divergence(_diverging(9), held, classes) == held
+    # A run that does not diverge is held to the class that does not.
+    assert envelope.admit_divergence(_diverging(None), held, classes)["columns"]["loss"] == \
+        _diverging(None)["columns"]["loss"]
+    # Where no class diverges, nothing is admitted.
+    steady = _diverging(None)
+    assert envelope.admit_divergence(_diverging(5), steady, [steady, steady]) == steady

@@ -34,8 +34,40 @@ def test_a_class_key_names_onednn_and_xla_only_where_they_part():
     # oneDNN's options off: its gemm still follows the ISA, so the key names both.
     assert kernels.Kernels("avx512_core_bf16", False, "native", "SkylakeX").key == "avx512_core_bf16_onednn_off"
     assert kernels.Kernels("avx2", False, "SSE4_2", "Haswell").key == "avx2_onednn_off+xla_sse4_2"
-    # What oneDNN said, when it is not an ISA this harness knows, is kept but made a file name.
-    assert kernels.Kernels("Intel AVX10.2/512", True, "native", "-").key == "intel_avx10_2_512"
+    # What oneDNN said, when it is not an ISA this harness knows, gets a short key stable across runs.
+    unknown = kernels.Kernels("Intel AVX10.2/512 with Intel AMX (int8, bf16, fp16, fp8)", True, "native", "-")
+    assert unknown.key == "isa_" + __import__("hashlib").sha256(unknown.onednn_isa.encode()).hexdigest()[:8]
+    assert kernels.Kernels(unknown.onednn_isa, False, "native", "-").key == f"{unknown.key}_onednn_off"
+
+
+# The words oneDNN's verbose line says (oneDNN's cpu_isa_traits.cpp, get_name), and the key each gets;
+# Sapphire Rapids says the avx512_core_amx sentence (issue 28, read off such a machine).
+@pytest.mark.parametrize(("words", "key"), [
+    ("Intel AVX-512 with float16, Intel DL Boost and bfloat16 support and Intel AMX with bfloat16 and 8-bit "
+     "integer support", "avx512_core_amx"),
+    ("Intel AVX-512 with float16, Intel DL Boost and bfloat16 support", "avx512_core_fp16"),
+    ("Intel AVX-512 with float16, Intel DL Boost and bfloat16 support and Intel AMX with bfloat16, float16 and "
+     "8-bit integer support (preview support)", "avx512_core_amx_fp16"),
+    ("Intel AVX-512 with Intel DL Boost and bfloat16 support", "avx512_core_bf16"),
+    ("AArch64 (with Advanced SIMD & floating-point)", "asimd"),
+    ("AArch64 SVE (256 bits)", "sve_256"),
+])
+def test_every_isa_onednn_names_has_a_short_class_name(words, key):
+    isa = kernels.NAMED[words]
+    assert kernels.Kernels(isa, True, "native", "-").key == key
+    assert len(key) <= 20
+    assert kernels.Kernels(isa, False, "native", "-").key == f"{key}_onednn_off"
+
+
+def test_a_tensorflow_without_onednn_is_keyed_by_its_machine():
+    assert kernels.Kernels("eigen_arm64", False, "native", "-").key == "eigen_arm64"
+
+
+def test_onednn_s_avx10_aliases_cap_xla_as_the_isa_they_name(monkeypatch):
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX10_1_512_AMX")
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    kernels.align_xla()
+    assert os.environ["XLA_FLAGS"] == "--xla_cpu_max_isa=AMX"
 
 
 def test_the_classes_a_cpu_can_run_follow_its_flags():
@@ -401,3 +433,49 @@ def test_a_cpu_the_goldens_do_not_cover_runs_the_nearest_covered_class_unless_to
                           capture_output=True, text=True, timeout=600)
     assert "runs under the nearest covered class" not in mine.stdout
     assert f"kernel class {own}, which the goldens do not cover" in mine.stdout, mine.stdout
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _class_runs(key: str, leave: str = "") -> golden.ClassRuns:
+    """What class ``key`` computes, as its committed goldens hold it (every experiment with goldens)."""
+    names = sorted(p.name.split(".", 1)[0] for p in (golden.ROOT / "cpu").glob("*.yml") if p.name != golden.MANIFEST)
+    records = [golden.load(golden.ROOT, "cpu", n, catalog.get(n).table_columns(), key).record(n, "cpu")
+               for n in names if n != leave]
+    modes = {n: found for n in names if (found := golden.read_mode_signatures(golden.ROOT, "cpu", key, n))}
+    return golden.ClassRuns(records, modes)
+
+
+def test_a_class_added_beside_the_others_writes_only_its_files_and_its_key(root: Path):
+    """regen --add-kernel-class's store: the AVX2 class taken out, then added again from what it computes,
+    gives back its folder byte for byte; the base's files and every other class's are untouched."""
+    before = _tree(root)
+    manifest = yaml.safe_load((root / "cpu" / golden.MANIFEST).read_text(encoding="utf-8"))
+    _manifest(root, kernel_classes=[k for k in manifest["kernel_classes"] if k != "avx2"])
+    shutil.rmtree(golden.kernel_dir(root, "cpu", "avx2"))
+    written = golden.add_class(root, "cpu", "avx2", _class_runs("avx2"))
+    assert written and all("kernels/avx2/" in str(p) or p.name == golden.MANIFEST for p in written)
+    assert _tree(root) == before
+
+
+def test_adding_a_class_is_all_or_nothing(root: Path):
+    manifest = yaml.safe_load((root / "cpu" / golden.MANIFEST).read_text(encoding="utf-8"))
+    _manifest(root, kernel_classes=[k for k in manifest["kernel_classes"] if k != "avx2"])
+    shutil.rmtree(golden.kernel_dir(root, "cpu", "avx2"))
+    before = _tree(root)
+    with pytest.raises(GoldenError, match="lack iris_adam: a class is covered for every experiment or not at all"):
+        golden.add_class(root, "cpu", "avx2", _class_runs("avx2", leave="iris_adam"))
+    assert _tree(root) == before
+    with pytest.raises(GoldenError, match="kernel class sse41 is already covered"):
+        golden.add_class(root, "cpu", "sse41", _class_runs("sse41"))
+    assert _tree(root) == before
+
+
+def test_add_kernel_class_refuses_a_part_of_the_catalogue_and_a_class_already_covered(root: Path):
+    done = cli("regen", "iris_adam", "--add-kernel-class", "--golden-dir", str(root))
+    assert done.returncode == 2 and "all or nothing" in done.stderr, done.stderr
+    if kernels.current().key in golden.covered_classes(root, "cpu"):
+        covered = cli("regen", "--add-kernel-class", "--golden-dir", str(root))
+        assert covered.returncode == 2 and f"kernel class {kernels.current().key} is already covered" in covered.stderr

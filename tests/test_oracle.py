@@ -14,9 +14,10 @@ from harness.execution.run import pinned
 from harness.experiments import catalog
 from harness.experiments.keras import Built
 from harness.judge.ledger import check_claim
-from harness.judge.verdict import load
+from harness.judge.verdict import envelope_bands, load
 from harness.oracle import agreement, programs
 from harness.oracle import keras as keras_oracle
+from harness.pytest_plugin import golden_root
 from harness.report import bands
 from harness.store import golden
 
@@ -59,15 +60,23 @@ def test_oracle_has_the_programs_data_and_loop(trainer, device):
     assert program.shapes == trainer.training.variables
 
 
-def test_float32_oracle_agrees_with_tensorflow(trainer, device, record_of, oracle_runs, record_property):
+def test_float32_oracle_agrees_with_tensorflow(trainer, device, record_of, oracle_runs, record_property, request):
     """As close as the program declares (harness/oracle/agreement.py), with the products done as
-    this process's kernel class does them; the sweep (tox -e kernels) asks it of every class."""
+    this process's kernel class does them; the sweep (tox -e kernels) asks it of every class. On a
+    class the oracle's kernel model was not measured on (verdict.portable), an exact agreement is held
+    to the band the covered classes' goldens span, as the goldens are (saying so)."""
     record = record_of(trainer, device)
     run = oracle_runs(trainer, np.float32)
     for column, d in agreement.distances(run, record).items():
         record_property(f"{column}_max_ulp", float(d.max()))
     found = agreement.problems(trainer.name, run, record, trainer.tolerance_for)
-    assert not found, f"{trainer.name} on {device.name} (kernel class {kernels.current().key}): {found}"
+    spanned = envelope_bands(golden_root(request.config), trainer, record) if found else None
+    where = f"{trainer.name} on {device.name} (kernel class {kernels.current().key})"
+    if spanned is not None:
+        record_property("judged_by", "the envelope of the covered kernel classes")
+        found = agreement.problems(trainer.name, run, record, trainer.tolerance_for, envelope=spanned)
+        assert not found, f"{where}, judged by the envelope of the covered kernel classes: {found}"
+    assert not found, f"{where}: {found}"
 
 
 BANDED = [e for e in catalog.training_experiments() if e.tolerance.measured]

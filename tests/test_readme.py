@@ -62,6 +62,21 @@ def test_every_link_of_the_readme_and_the_docs_leads_somewhere():
                     f"{page.relative_to(ROOT)}: no heading #{anchor} in {path or page.name}")
 
 
+def test_every_file_the_readme_and_the_docs_name_is_committed():
+    """A path written as code (`reports/figures/augmented_images.png`, `golden/cpu/manifest.yml`) is
+    a file of the repository: one the reader is sent to and cannot find is a broken promise. Paths
+    with a placeholder (`<class>`, `*`) and the ones a command writes into a scratch folder are not
+    files, and are left out by their form."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    named = 0
+    for page in pages:
+        for path in re.findall(r"`((?:reports|docs|golden|harness|tests|\.ci|\.github)/[^`\s<>*{}$]+\.\w+)`",
+                               page.read_text(encoding="utf-8")):
+            named += 1
+            assert (ROOT / path).exists(), f"{page.relative_to(ROOT)} names {path}, which is not committed"
+    assert named > 20, "no paths found: the pattern no longer matches how the pages name files"
+
+
 def test_the_readme_is_read_in_five_minutes():
     """About 200 lines: what the project is, the two commands, how to read check, the
     experiments, the layout and the links; the rest is in docs/."""

@@ -15,7 +15,7 @@ from harness.experiments.declare import Experiment
 from harness.experiments.keras import AS_WRITTEN
 from harness.experiments.training import ModeDifference
 from harness.judge import envelope, ledger
-from harness.judge.compare import Comparison, compare, same
+from harness.judge.compare import Comparison, compare
 from harness.record import NON_FINITE, Record, non_finite_summary
 from harness.span import Span
 from harness.store import golden
@@ -98,25 +98,33 @@ def shortfall(experiment: Experiment, record: Record, stored: Golden, expected: 
 
 
 def against(stored: Golden, experiment: Experiment, record: Record, exact: bool = False,
-            tolerance: Callable[[str], int] | None = None, alternatives: Sequence[Record] = ()) -> Comparison:
+            tolerance: Callable[[str], int] | None = None, alternatives: Sequence[Record] = (),
+            diverged: Sequence[int] = ()) -> Comparison:
     """The record against goldens already read, with the experiment's tolerance (or bit for bit),
     held to what it was asked to make (``record.span``): the part of the program both it and the
     golden cover is compared row for row; a whole run that lacks any of the program is a failure
-    that says what it lacks."""
+    that says what it lacks. ``alternatives`` (the covered classes' goldens) and ``diverged`` (the
+    epochs their other modes turn to NaN at) make it the envelope's verdict (harness.judge.envelope)."""
     ours = scoped(experiment, record, record.span, stored.span)
     theirs = scoped(experiment, stored.record(experiment.name, record.device_kind, record.mode),
                     record.span, stored.span)
-    scalars = theirs.scalars
-    for other in (scoped(experiment, r, record.span, stored.span) for r in alternatives):
-        # The envelope: a scalar another covered class computed, exactly, is one this CPU may compute.
-        scalars = {k: other.scalars[k] if k in ours.scalars and k in other.scalars
-                   and same(ours.scalars[k], other.scalars[k]) else v for k, v in scalars.items()}
+    scalars, tables = theirs.scalars, theirs.tables()
+    if alternatives:
+        # The envelope: a scalar another covered class computed (or, for a number, one inside their
+        # spread: envelope.scalar_admitted) is one this CPU may compute; a divergence where every
+        # class diverges, within their window, is one too (envelope.admit_divergence).
+        others = [scoped(experiment, r, record.span, stored.span) for r in alternatives]
+        tables = envelope.admit_divergence(ours.tables(), tables, [o.tables() for o in others], diverged)
+        scalars = {k: ours.scalars[k] if k in ours.scalars and envelope.scalar_admitted(
+            ours.scalars[k], v, [o.scalars[k] for o in others if k in o.scalars]) else v for k, v in scalars.items()}
+        if tables != theirs.tables() and NON_FINITE in scalars:
+            scalars = {**scalars, NON_FINITE: non_finite_summary(tables)}
     if not record.span.whole and AS_WRITTEN in scalars and isinstance(tried := ours.scalars.get(AS_WRITTEN), dict):
         # A prefix of a Keras run tries the lines it reaches (a line of the code after fit, a
         # whole run's only).
         scalars = {**scalars, AS_WRITTEN: {k: v for k, v in scalars[AS_WRITTEN].items() if k in tried}}
     band = tolerance or (0 if exact else experiment.tolerance_for)
-    comparison = compare(ours, theirs.tables(), scalars, band)
+    comparison = compare(ours, tables, scalars, band)
     return dataclasses.replace(comparison, lacking=shortfall(experiment, record, stored, theirs),
                                portable=bool(alternatives), span=str(record.span))
 
@@ -126,29 +134,40 @@ def against(stored: Golden, experiment: Experiment, record: Record, exact: bool 
 STRICT_ENV = "HARNESS_STRICT_KERNELS"
 
 
-def portable(root: Path, kind: str) -> bool:
-    """Whether verdicts that depend on the kernels are judged by the envelope of the covered classes
-    (harness.judge.envelope): on a CPU other than the one every covered class was computed on (the
-    manifest's onednn_isa and device), where a class is not always the same arithmetic."""
+def portable_reason(root: Path, kind: str) -> str | None:
+    """Why verdicts that depend on the kernels are judged by the envelope of the covered classes
+    (harness.judge.envelope), or None where they are exact: a run under a class the goldens do not
+    cover (an arm64 CPU, a Sapphire Rapids one running its own kernels, a class left out to prove the
+    envelope), or on a CPU other than the one every covered class was computed on (the manifest's
+    onednn_isa and device), where a class is not always the same arithmetic."""
     from harness import kernels
 
     if kind != "cpu" or os.environ.get(STRICT_ENV):
-        return False
+        return None
     try:
         manifest = golden.read_manifest(root, kind) or {}
     except GoldenError:
-        return False
-    return kernels.cpu_identity() != (manifest.get("onednn_isa"), manifest.get("device"))
+        return None
+    here, covered = kernels.current().key, list(manifest.get("kernel_classes") or ())
+    if here not in covered:
+        return f"this run's kernel class {here} is not covered by the goldens ({', '.join(covered) or 'none'})"
+    if kernels.cpu_identity() != (manifest.get("onednn_isa"), manifest.get("device")):
+        return (f"the covered classes were computed on another CPU ({manifest.get('device')}, "
+                f"{manifest.get('onednn_isa')})")
+    return None
+
+
+def portable(root: Path, kind: str) -> bool:
+    return portable_reason(root, kind) is not None
 
 
 def portable_note(root: Path, kind: str) -> str | None:
     """What ``portable`` means for this run, in words for headers (None: verdicts are exact)."""
-    if not portable(root, kind):
+    reason = portable_reason(root, kind)
+    if reason is None:
         return None
-    manifest = golden.read_manifest(root, kind) or {}
-    return (f"the covered classes were computed on another CPU ({manifest.get('device')}, "
-            f"{manifest.get('onednn_isa')}): a run its class's golden does not reproduce is judged by the envelope "
-            f"of the covered classes, saying so ({STRICT_ENV}=1 or --strict-kernels: exactly)")
+    return (f"{reason}: a run its class's golden does not reproduce is judged by the envelope of the covered "
+            f"classes, saying so ({STRICT_ENV}=1 or --strict-kernels: exactly)")
 
 
 def _covered(root: Path, kind: str) -> list[str]:
@@ -162,13 +181,27 @@ def verify(root: Path, experiment: Experiment, record: Record) -> Comparison:
     comparison = against(stored, experiment, record)
     if comparison.status != "fail" or comparison.lacking or not portable(root, record.device_kind):
         return comparison
+    bands, classes = _envelope(root, experiment, record, stored)
+    return against(stored, experiment, record, tolerance=bands, alternatives=classes,
+                   diverged=_divergences(root, experiment, record.device_kind))
+
+
+def envelope_bands(root: Path, experiment: Experiment, record: Record) -> Callable[[str], int] | None:
+    """Per column, the band the covered classes' goldens span (``envelope.column_bands``) where this
+    run's verdicts are the envelope's (``portable``); None where they are exact."""
+    if not portable(root, record.device_kind):
+        return None
+    return _envelope(root, experiment, record, load(root, experiment, record.device_kind))[0]
+
+
+def _envelope(root: Path, experiment: Experiment, record: Record,
+              stored: Golden) -> tuple[Callable[[str], int], list[Record]]:
     classes = envelope.class_records(root, experiment, record.device_kind, _covered(root, record.device_kind),
                                      record.mode)
     held = scoped(experiment, stored.record(experiment.name, record.device_kind, record.mode), record.span,
                   stored.span)
     others = [scoped(experiment, r, record.span, stored.span) for r in classes.values()]
-    return against(stored, experiment, record, tolerance=envelope.column_bands(experiment, held, others),
-                   alternatives=list(classes.values()))
+    return envelope.column_bands(experiment, held, others), list(classes.values())
 
 
 def agreement(root: Path, experiment: Experiment, record: Record) -> Comparison:
@@ -335,6 +368,22 @@ def judge_mode(root: Path, experiment: Experiment, record: Record) -> Result:
             return Result(record, dataclasses.replace(comparison, portable=True), mode_verdict="envelope",
                           declared=declared, departed=departed, as_written=False, envelope=found.describe())
     return Result(record, comparison, mode_verdict=verdict, declared=declared, departed=departed, as_written=False)
+
+
+def _divergences(root: Path, experiment: Experiment, kind: str) -> list[int]:
+    """The epochs of the first NaN every covered class measured in every mode but the reference: its
+    own measurement where the goldens hold one, else the experiment's declaration."""
+    from harness import modes
+
+    found = []
+    for key in _covered(root, kind):
+        own = golden.read_mode_signatures(root, kind, key, experiment.name)
+        for m in modes.of(experiment):
+            declared = experiment.mode_difference(m)
+            signature = own.get(m, declared.signature if declared else None)
+            if signature is not None and signature[2] is not None:
+                found.append(signature[2])
+    return found
 
 
 def mode_classes(root: Path, experiment: Experiment, kind: str, mode: str) -> envelope.ModeEnvelope:

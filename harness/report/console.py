@@ -71,6 +71,7 @@ def result_json(result: Result) -> dict[str, Any]:
         "mode": result.record.mode,
         "as_written": result.as_written,
         "status": comparison.status if comparison else "error",
+        "ok": result.ok,
         "mode_verdict": result.mode_verdict,
         "cell": result_cell(result),
         "max_ulp": comparison.max_ulp if comparison else None,

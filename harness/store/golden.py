@@ -581,6 +581,49 @@ def _write_classes(root: Path, kind: str, base: list[Record], classes: dict[str,
     return written
 
 
+def add_class(root: Path, kind: str, key: str, runs: ClassRuns) -> list[Path]:
+    """Covers one more kernel class beside the others, all at once or not at all: its files where
+    their bytes differ from the base's (and its ``.modes.yml`` where a mode departs otherwise than
+    declared), its key added to the manifest's ``kernel_classes``; the base's files and every other
+    class's stay as they are. ``runs`` must hold a record of every experiment the base has goldens
+    of (a class is covered for all of them, or not at all)."""
+    live = kind_dir(root, kind)
+    manifest = read_manifest(root, kind)
+    if manifest is None:
+        raise GoldenError(live / MANIFEST, "is missing: there are no goldens to add a class beside",
+                          fix="python -m harness regen")
+    covered = list(manifest.get("kernel_classes") or ())
+    if key in covered:
+        raise GoldenError(kernel_dir(root, kind, key), f"kernel class {key} is already covered (manifest: "
+                                                      f"{', '.join(covered)})",
+                          fix="python -m harness regen (all classes) rewrites it with the rest")
+    by_name = {r.experiment: r for r in runs.records}
+    expected = sorted({p.name.split(".", 1)[0] for p in live.glob("*.yml") if p.name != MANIFEST})
+    missing = [name for name in expected if name not in by_name]
+    if missing:
+        raise GoldenError(kernel_dir(root, kind, key), f"the runs under this class lack {', '.join(missing)}: a class "
+                                                      "is covered for every experiment or not at all",
+                          fix="run them where their data is (README, 'The data'), then add the class again")
+    staging = root / STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(live, staging / kind)
+    written = []
+    for name in expected:
+        ours = _files(by_name[name])
+        if runs.modes.get(name):
+            ours[f"{name}{MODES_SUFFIX}"] = dump_mode_signatures(runs.modes[name])
+        for file, data in ours.items():
+            base = live / file
+            if not base.is_file() or base.read_bytes() != data:
+                path = kernel_dir(staging, kind, key) / file
+                atomic_write(path, data)
+                written.append(path)
+    written.append(write_manifest(staging, kind, {**manifest, "kernel_classes": sorted([*covered, key])}))
+    exchange(live, staging / kind)
+    shutil.rmtree(staging)
+    return [live / path.relative_to(staging / kind) for path in written]
+
+
 def _files(record: Record) -> dict[str, bytes]:
     """A record's golden files by name, as ``write`` writes them: a whole run's, or a declared
     prefix's with the batches it trained (a run shortened in epochs is never a golden)."""
