@@ -34,7 +34,7 @@ import numpy as np
 
 from harness.experiments.declare import Experiment, band_for
 from harness.judge.compare import ulp_distance
-from harness.record import Record, iter_values
+from harness.record import Record, Table, iter_values
 from harness.store import golden
 
 ModeSignature = golden.ModeSignature
@@ -106,9 +106,8 @@ def _first_non_finite(values: Sequence[object]) -> int | None:
     return int(np.argmax(found)) if found.any() else None
 
 
-def admit_divergence(ours: dict[str, dict[str, list]], held: dict[str, dict[str, list]],
-                     classes: Sequence[dict[str, dict[str, list]]],
-                     elsewhere: Sequence[int] = ()) -> dict[str, dict[str, list]]:
+def admit_divergence(ours: dict[str, Table], held: dict[str, Table], classes: Sequence[dict[str, Table]],
+                     elsewhere: Sequence[int] = ()) -> dict[str, Table]:
     """The held class's tables, where a column turns to NaN on some classes (RMSProp's divergence, a
     property of the kernels: the classes turn to NaN at different epochs, one not at all), with that
     column from the first NaN on taken from the run when the run turns to NaN within the diverging

@@ -183,7 +183,7 @@ def verify(root: Path, experiment: Experiment, record: Record) -> Comparison:
         return comparison
     bands, classes = _envelope(root, experiment, record, stored)
     return against(stored, experiment, record, tolerance=bands, alternatives=classes,
-                   diverged=_divergences(root, experiment, record.device_kind))
+                   diverged=divergences(root, experiment, record.device_kind))
 
 
 def envelope_bands(root: Path, experiment: Experiment, record: Record) -> Callable[[str], int] | None:
@@ -370,7 +370,7 @@ def judge_mode(root: Path, experiment: Experiment, record: Record) -> Result:
     return Result(record, comparison, mode_verdict=verdict, declared=declared, departed=departed, as_written=False)
 
 
-def _divergences(root: Path, experiment: Experiment, kind: str) -> list[int]:
+def divergences(root: Path, experiment: Experiment, kind: str) -> list[int]:
     """The epochs of the first NaN every covered class measured in every mode but the reference: its
     own measurement where the goldens hold one, else the experiment's declaration."""
     from harness import modes

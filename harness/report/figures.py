@@ -20,6 +20,7 @@ reader can hold these beside the course's pictures, and a new golden redraws the
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -179,7 +180,7 @@ def draw_all(root: Path, out: Path, kind: str = "cpu") -> tuple[list[Path], dict
     others are drawn."""
     from harness.errors import DatasetMissing
 
-    drawers = {
+    drawers: dict[str, Callable[[], Path]] = {
         "iris_optimizers.png": lambda: iris_optimizers(root, kind, out),
         "regularization.png": lambda: regularization(root, kind, out),
         "keras_curves.png": lambda: keras_curves(root, kind, out),

@@ -152,7 +152,42 @@ def render(document: dict[str, Any]) -> list[str]:
                      f"{', '.join(missed) or 'none'} | {', '.join(blind) or 'none'} | {found['seconds']:.0f} |")
     for key, why in document["not_run"].items():
         lines.append(f"| `{key}` | not run here: {why} | | | | | |")
-    lines += ["", END]
+    lines += ["", "### The envelope per program", "",
+              "What a run under a class the goldens do not cover may compute, from the covered classes' goldens "
+              "(`harness/judge/envelope.py`): each column may move by `band_for` of the largest distance between "
+              "two classes' goldens of it (at least the program's own tolerance); a numeric scalar within the "
+              "same rule over the classes' values; a run may turn to NaN within the window of epochs the classes "
+              "turn to NaN at, eagerly and in the other modes, widened by `band_for` of its half-width.", "",
+              *envelope_table(), "", END]
+    return lines
+
+
+def envelope_table(root: Path = golden.ROOT) -> list[str]:
+    """Per program some class moves: what the envelope of every covered class allows (from the goldens
+    alone): its widest column band, its narrowest, and the epochs its runs turn to NaN at."""
+    from harness.experiments import catalog
+    from harness.judge import envelope
+    from harness.judge.verdict import divergences
+    from harness.record import iter_values
+
+    covered = golden.covered_classes(root, "cpu")
+    lines = ["| program | columns | narrowest band (ULP) | widest band (ULP) | first NaN, eager / other modes |",
+             "| --- | --- | --- | --- | --- |"]
+    for name in moved_programs(root):
+        experiment = catalog.get(name)
+        classes = envelope.class_records(root, experiment, "cpu", covered, modes.REFERENCE)
+        held = classes[str((golden.read_manifest(root, "cpu") or {}).get("kernel_class"))]  # the base's
+        bands = envelope.column_bands(experiment, held, list(classes.values()))
+        found = sorted((bands(c), f"{t}.{c}" if t != "columns" else c)
+                       for t, table in held.tables().items() for c, _ in iter_values(table))
+        eager = sorted({e for r in classes.values() for t in r.tables().values() for _, v in iter_values(t)
+                        if (i := envelope._first_non_finite(v)) is not None and t is r.columns
+                        for e in [t["epoch"][i]]})
+        others = sorted(set(divergences(root, experiment, "cpu")))
+        nan = (f"{'/'.join(map(str, eager)) or 'none'} / {'/'.join(map(str, others)) or 'none'}"
+               if eager or others else "never")
+        lines.append(f"| `{name}` | {len(found)} | {found[0][0]} (`{found[0][1]}`) | {found[-1][0]} (`{found[-1][1]}`) "
+                     f"| {nan} |")
     return lines
 
 
