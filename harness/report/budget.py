@@ -20,8 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 REFERENCE = "iris_sgd"
-# The phase in units of the reference: MEASURE (docs/ci.md).
-BUDGET = 0.0
+# The phase in units of the reference, rounded up from what was measured where it was set: 39.3 on the
+# AVX2 EPYC of 2026-12-07 at 2766d5d (1053 s against 26.82 s, `.ci/run` in a fresh clone). Not yet
+# measured on the AVX-512 EPYC whose 235.5 s set the old budget of 240 s.
+BUDGET = 40.0
 
 
 @dataclass(frozen=True)
