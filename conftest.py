@@ -1,15 +1,30 @@
 """Options and fixtures of the harness live in one plugin; this file loads it, pytest's own
 pytester for the tests that run pytest inside pytest, and hypothesis's profiles."""
 
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
 from hypothesis import HealthCheck, settings
 
 from harness import kernels
 from harness.store import golden
 
+
+def _golden_dir(argv: list[str]) -> Path:
+    """The goldens this session is held to (``--golden-dir``), read before pytest parses its options."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--golden-dir", type=Path, default=golden.ROOT)
+    return parser.parse_known_args(argv)[0].golden_dir
+
+
 # Before TensorFlow starts (the plugin below imports it): a CPU whose own kernel class the goldens
 # do not cover runs the nearest covered class it can (HARNESS_KERNELS=own: its own), here and in
 # every worker, which inherits the environment (docs/devices.md).
-kernels.run_covered(golden.covered_classes(golden.ROOT, "cpu"))
+kernels.run_covered(golden.covered_classes(
+    _golden_dir([*shlex.split(os.environ.get("PYTEST_ADDOPTS", "")), *sys.argv[1:]]), "cpu"))
 
 pytest_plugins = ["harness.pytest_plugin", "pytester"]
 

@@ -393,6 +393,10 @@ def golden_check(request: pytest.FixtureRequest, num_regression: Any,
                             f"runs only (nothing was written). Regenerate with `python -m harness regen "
                             f"{experiment.name}` (tox -e regen), or pytest --whole --force-regen", pytrace=False)
             return comparison  # a prefix is judged on its rows above; pytest-regressions compares whole files
+        if comparison is not None and comparison.portable:
+            # Judged by the envelope of the covered classes (a CPU whose kernels no golden file holds):
+            # pytest-regressions compares one file, the held class's, which this run is not expected to be.
+            return comparison
         for name, table in record.tables().items():
             num_regression.check(
                 {column: np.asarray(values) for column, values in table.items()},

@@ -9,14 +9,14 @@ import pytest
 
 from harness.experiments import catalog
 from harness.judge.ledger import check_claim, check_printed
-from harness.judge.verdict import kernel_golden
+from harness.judge.verdict import kernel_goldens
 from harness.pytest_plugin import golden_root, whole_record
 
 
 def test_printed_number(printed, device, record_of, request):
     experiment, number = printed
     record = whole_record(request.config, experiment, device, record_of)
-    kernels = kernel_golden(golden_root(request.config), experiment, device.kind)
+    kernels = kernel_goldens(golden_root(request.config), experiment, device.kind)
     result = check_printed(experiment, number, record, kernels)
     if result.verdict in ("known difference", "impossible"):
         pytest.xfail(result.describe())
@@ -27,7 +27,7 @@ def test_claim(claim, device, record_of, request):
     experiment, statement = claim
     record = whole_record(request.config, experiment, device, record_of)
     others = {name: whole_record(request.config, catalog.get(name), device, record_of) for name in statement.needs}
-    kernels = kernel_golden(golden_root(request.config), experiment, device.kind)
+    kernels = kernel_goldens(golden_root(request.config), experiment, device.kind)
     result = check_claim(experiment, statement, record, others, kernels)
     if result.ok and not result.holds:
         pytest.xfail(result.describe())

@@ -14,9 +14,10 @@ TensorFlow-free.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Literal
@@ -222,34 +223,44 @@ class ClaimCheck:
         return f"{where}: DOES NOT HOLD"
 
 
-def check_printed(experiment: Experiment, printed: Printed, record: Record,
-                  kernels: KernelGolden | None = None) -> PrintedCheck:
+# Under a covered class other than the base: that class's golden; on a CPU whose kernels no class is
+# (the envelope's verdicts): every covered class's, a number's verdict being one some class has.
+Kernels = KernelGolden | Sequence[KernelGolden] | None
+
+
+def _as_some_class(kernels: Kernels, answer: Callable[[Record], bool], here: bool) -> tuple[str, bool] | None:
+    """(the class, its answer): the first class whose golden answers as this run does, else the first."""
+    found = [] if kernels is None else [kernels] if isinstance(kernels, KernelGolden) else list(kernels)
+    answers = [(k.kernel_class, answer(k.record)) for k in found]
+    return next((a for a in answers if a[1] == here), answers[0] if answers else None)
+
+
+def check_printed(experiment: Experiment, printed: Printed, record: Record, kernels: Kernels = None) -> PrintedCheck:
     """A printed number against a run; under a kernel class other than the base, also against
-    that class's golden."""
-    expected = None
-    if kernels is not None:
-        expected = (kernels.kernel_class, PrintedCheck(experiment.name, "golden", printed,
-                                                       printed.locate(kernels.record)).reproduces)
-    return PrintedCheck(experiment.name, record.device, printed, printed.locate(record), expected)
+    that class's golden (on an uncovered class: against every covered class's)."""
+    run = PrintedCheck(experiment.name, record.device, printed, printed.locate(record))
+    expected = _as_some_class(
+        kernels, lambda r: PrintedCheck(experiment.name, "golden", printed, printed.locate(r)).reproduces,
+        run.reproduces)
+    return dataclasses.replace(run, kernels=expected)
 
 
 def check_claim(experiment: Experiment, claim: Claim, record: Record,
-                others: Mapping[str, Record] | None = None, kernels: KernelGolden | None = None) -> ClaimCheck:
+                others: Mapping[str, Record] | None = None, kernels: Kernels = None) -> ClaimCheck:
     """A claim against a run; under a kernel class other than the base, also against that class's
-    golden (a claim that compares runs is asked of the runs alone)."""
+    golden, or every covered class's (a claim that compares runs is asked of the runs alone)."""
     needed = [(others or {})[name] for name in claim.needs]
-    expected = None
-    if kernels is not None and not claim.needs:
-        expected = (kernels.kernel_class, bool(claim.holds(kernels.record)))
-    return ClaimCheck(experiment.name, record.device, claim, bool(claim.holds(record, *needed)), expected)
+    holds = bool(claim.holds(record, *needed))
+    expected = None if claim.needs else _as_some_class(kernels, lambda r: bool(claim.holds(r)), holds)
+    return ClaimCheck(experiment.name, record.device, claim, holds, expected)
 
 
-def printed_checks(experiment: Experiment, record: Record, kernels: KernelGolden | None = None) -> list[PrintedCheck]:
+def printed_checks(experiment: Experiment, record: Record, kernels: Kernels = None) -> list[PrintedCheck]:
     return [check_printed(experiment, p, record, kernels) for p in experiment.printed]
 
 
 def claim_checks(experiment: Experiment, record: Record, others: Mapping[str, Record] | None = None,
-                 kernels: KernelGolden | None = None) -> list[ClaimCheck]:
+                 kernels: Kernels = None) -> list[ClaimCheck]:
     """The claims whose records are all at hand (a claim needing a run not made is left out)."""
     return [check_claim(experiment, c, record, others, kernels) for c in experiment.claims
             if all(n in (others or {}) for n in c.needs)]

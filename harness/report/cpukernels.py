@@ -31,6 +31,7 @@ from typing import Any
 from harness import kernels, modes, options
 from harness.errors import HarnessError
 from harness.execution import emulate
+from harness.report import leaveout
 from harness.report.charts import pyplot, save
 from harness.report.markdown import table as markdown_table
 from harness.store.files import atomic_write
@@ -344,7 +345,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             document = sweep(args.names, args.classes, args.jobs, results)
             print(f"wrote {results}")
         name = chart(document, args.out.with_suffix(".png"))
+        kept = leaveout.section_of(args.out)  # "Each class left out": its own command's (harness.report.leaveout)
         atomic_write(args.out, ("\n".join(render(document, name)) + "\n").encode("utf-8"))
+        if kept is not None:
+            leaveout.write_section(args.out, kept)
         print(f"wrote {args.out}")
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)

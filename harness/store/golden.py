@@ -173,8 +173,9 @@ class Coverage:
         """What a failure under a class without goldens must say: the kernels differ."""
         return (f"this machine runs the CPU kernels of class {self.kernel_class}, and the goldens cover "
                 f"{', '.join(self.covered) or 'no class'} (base {self.base}): it is compared with the base "
-                "goldens, so a difference may be the kernels', not a regression. Regenerate on a CPU "
-                "that can run this class (python -m harness regen), or run under a covered one "
+                "goldens, and where they differ with the envelope of the covered classes (unless "
+                "--strict-kernels: then a difference may be the kernels', not a regression). Cover this class "
+                "with python -m harness regen --add-kernel-class, or run under a covered one "
                 "(ONEDNN_MAX_CPU_ISA, TF_ENABLE_ONEDNN_OPTS)")
 
 
