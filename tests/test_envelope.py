@@ -169,3 +169,17 @@ def test_a_divergence_is_admitted_within_the_classes_window_and_nowhere_else():
     # Where no class diverges, nothing is admitted.
     steady = _diverging(None)
     assert envelope.admit_divergence(_diverging(5), steady, [steady, steady]) == steady
+
+
+def test_a_value_every_class_computes_alike_cannot_be_judged_by_the_envelope_and_the_failure_says_so():
+    """mnist_train_ex2's first 200 batches: the same bits on every covered class but AVX2; leaving AVX2 out,
+    its batch loss moves 33 ULP at batch 100 where the envelope measured nothing."""
+    from harness.judge.compare import ColumnDiff, Comparison
+
+    moved = ColumnDiff("loss", 7.9e-06, 3.6e-06, 33.0, 0, 100, 33.0, table="batches")
+    failed = Comparison("mnist_train_ex2", "CPU:0", columns=[moved], portable=True)
+    assert failed.status == "fail"
+    assert "bit for bit alike: no measurement says how far the kernels move them" in failed.explain()
+    assert "bit for bit alike" not in dataclasses.replace(failed, portable=False).explain()
+    widened = dataclasses.replace(failed, columns=[dataclasses.replace(moved, tolerance=16)])
+    assert "bit for bit alike" not in widened.explain()

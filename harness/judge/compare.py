@@ -153,6 +153,10 @@ class Comparison:
             lines.append(f"  ... and {len(moved) - EXPLAINED} more columns moved (the farthest: "
                          f"{worst.label}, {worst.max_ulp:.0f} ULP)")
         lines = [f"  {p}" for p in self.lacking] + lines + [f"  {p}" for p in [*self.problems, *self.scalar_changes]]
+        if self.portable and any(not c.ok and c.tolerance == 0 for c in self.columns):
+            lines.append("  the covered classes compute the columns beyond a tolerance of 0 bit for bit alike: no "
+                         "measurement says how far the kernels move them (cover this class: python -m harness "
+                         "regen --add-kernel-class; on x86, run the nearest covered class)")
         return "\n".join([head, *lines])
 
 

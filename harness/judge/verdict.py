@@ -42,8 +42,13 @@ def held_to(root: Path, kind: str) -> str | None:
 
 def load(root: Path, experiment: Experiment, kind: str) -> Golden:
     """The goldens of an experiment, as this process's kernel class has them; GoldenError (or
-    GoldenMissing) when they cannot be used."""
-    return golden.load(root, kind, experiment.name, experiment.table_columns(), held_to(root, kind))
+    GoldenMissing) when they cannot be used, its class's mode measurements included (read whichever
+    mode runs, so that a damaged one is named by every check of the program, not by some)."""
+    key = held_to(root, kind)
+    stored = golden.load(root, kind, experiment.name, experiment.table_columns(), key)
+    if key is not None and experiment.trains:
+        golden.read_mode_signatures(root, kind, key, experiment.name)
+    return stored
 
 
 def coverage(root: Path, kind: str) -> golden.Coverage | None:
