@@ -8,16 +8,15 @@ from __future__ import annotations
 import pytest
 
 from harness.experiments import catalog
-from harness.judge.ledger import check_claim, check_printed
-from harness.judge.verdict import kernel_goldens
+from harness.judge.verdict import ledger_checks
 from harness.pytest_plugin import golden_root, whole_record
 
 
 def test_printed_number(printed, device, record_of, request):
     experiment, number = printed
     record = whole_record(request.config, experiment, device, record_of)
-    kernels = kernel_goldens(golden_root(request.config), experiment, device.kind)
-    result = check_printed(experiment, number, record, kernels)
+    printed, _ = ledger_checks(golden_root(request.config), experiment, record)
+    result = next(p for p in printed if p.printed is number)
     if result.verdict in ("known difference", "impossible"):
         pytest.xfail(result.describe())
     assert result.ok, result.describe()
@@ -27,8 +26,8 @@ def test_claim(claim, device, record_of, request):
     experiment, statement = claim
     record = whole_record(request.config, experiment, device, record_of)
     others = {name: whole_record(request.config, catalog.get(name), device, record_of) for name in statement.needs}
-    kernels = kernel_goldens(golden_root(request.config), experiment, device.kind)
-    result = check_claim(experiment, statement, record, others, kernels)
+    _, claims = ledger_checks(golden_root(request.config), experiment, record, others)
+    result = next(c for c in claims if c.claim is statement)
     if result.ok and not result.holds:
         pytest.xfail(result.describe())
     assert result.ok, result.describe()

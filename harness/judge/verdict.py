@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from harness.errors import DatasetMissing, GoldenError, HarnessError
 from harness.experiments.declare import Experiment
@@ -20,6 +20,8 @@ from harness.record import NON_FINITE, Record, iter_values, non_finite_summary
 from harness.span import Span
 from harness.store import golden
 from harness.store.golden import Golden
+
+Checked = TypeVar("Checked", ledger.PrintedCheck, ledger.ClaimCheck)
 
 
 def kernel_class(kind: str) -> str | None:
@@ -443,19 +445,40 @@ def describe_mode(result: Result) -> str:
     }[result.mode_verdict]
 
 
-def kernel_goldens(root: Path, experiment: Experiment, kind: str) -> list[ledger.KernelGolden]:
+def kernel_goldens(root: Path, experiment: Experiment, kind: str, every: bool = False) -> list[ledger.KernelGolden]:
     """What a printed number or a claim may answer under this process's kernels besides the
     declarations (made on the base class): under a covered class other than the base, that class's
-    golden; where verdicts are the envelope's (``portable``), every covered class's; else none."""
+    golden; ``every``: every covered class's (where verdicts are the envelope's); else none."""
     covered = coverage(root, kind)
     if covered is None:
         return []
-    if portable(root, kind):
+    if every:
         return [ledger.KernelGolden(key, golden.load(root, kind, experiment.name, experiment.table_columns(), key)
                                     .record(experiment.name, kind)) for key in _covered(root, kind)]
     if not covered.known or covered.kernel_class == covered.base:
         return []
     return [ledger.KernelGolden(covered.kernel_class, load(root, experiment, kind).record(experiment.name, kind))]
+
+
+def ledger_checks(root: Path, experiment: Experiment, record: Record, others: Mapping[str, Record] | None = None
+                  ) -> tuple[list[ledger.PrintedCheck], list[ledger.ClaimCheck]]:
+    """The printed numbers and the claims (those whose runs are at hand) against a run: as its class's
+    golden answers them; where verdicts are the envelope's (``portable``), one that fails so is asked
+    again of every covered class's golden (read only then, as the envelope of the goldens is)."""
+    kind = record.device_kind
+    held, every = kernel_goldens(root, experiment, kind), []
+
+    def answered(check: Callable[[list[ledger.KernelGolden]], Checked]) -> Checked:
+        found = check(held)
+        if found.ok or not portable(root, kind):
+            return found
+        every.extend([] if every else kernel_goldens(root, experiment, kind, every=True))
+        return check(every)
+
+    printed = [answered(lambda k, p=p: ledger.check_printed(experiment, p, record, k)) for p in experiment.printed]
+    claims = [answered(lambda k, c=c: ledger.check_claim(experiment, c, record, others, k))
+              for c in experiment.claims if all(n in (others or {}) for n in c.needs)]
+    return printed, claims
 
 
 def judge(root: Path, experiment: Experiment, record: Record,
@@ -465,12 +488,17 @@ def judge(root: Path, experiment: Experiment, record: Record,
     run's."""
     try:
         comparison, error = verify(root, experiment, record), None
-        kernels = kernel_goldens(root, experiment, record.device_kind)
     except GoldenError as exc:
-        comparison, error, kernels = None, exc, []
+        comparison, error = None, exc
     if not record.span.whole or (comparison is not None and comparison.lacking):
         # The printed numbers and the claims are the whole program's: a part of it, or a run that
         # lacks some of what it was asked to make, cannot answer them.
         return Result(record, comparison, error)
-    return Result(record, comparison, error, ledger.printed_checks(experiment, record, kernels),
-                  ledger.claim_checks(experiment, record, others, kernels))
+    try:
+        printed, claims = ledger_checks(root, experiment, record, others)
+    except GoldenError as exc:
+        # A golden that cannot be read (the one ``error`` names, or another class's the envelope
+        # needed): the declarations alone, and the error.
+        printed, claims = ledger.printed_checks(experiment, record), ledger.claim_checks(experiment, record, others)
+        error = error or exc
+    return Result(record, comparison, error, printed, claims)

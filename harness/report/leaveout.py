@@ -157,14 +157,14 @@ def render(document: dict[str, Any]) -> list[str]:
     for key, why in document["not_run"].items():
         lines.append(f"| `{key}` | not run here: {why} | | | | | |")
     lines += ["", "### The envelope per program", "",
-              "What a run under a class the goldens do not cover may compute, from the covered classes' goldens "
-              "(`harness/judge/envelope.py`): each column may move by `band_for` of the largest distance between "
-              "two classes' goldens of it, never less than the median band of its table's columns (and at least "
-              "the program's own tolerance); a number computed from the float results within the same rule over "
-              "the classes' values, or as far as the program's columns may move; a run in another mode as far as "
-              "this, or as the classes' runs in that mode depart from their reference; a run may turn to NaN "
-              "within the window of epochs the classes turn to NaN at, eagerly and in the other modes, widened by "
-              "`band_for` of its half-width.", "",
+              "What a run under a class the goldens do not cover may compute, from the covered classes' "
+              "goldens (`harness/judge/envelope.py`): each column may move by `band_for` of the largest "
+              "distance between two classes' goldens of it, never less than the median band of its table's "
+              "columns some class moves (and at least the program's own tolerance); a number computed from the "
+              "float results within the same rule over the classes' values, or as far as the program's columns "
+              "may move; a run in another mode as far as this, or as the classes' runs in that mode depart "
+              "from their reference; a run may turn to NaN within the window of epochs the classes turn to NaN "
+              "at, eagerly and in the other modes, widened by `band_for` of its half-width.", "",
               *envelope_table(), "", END]
     return lines
 
