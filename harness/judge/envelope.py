@@ -13,7 +13,8 @@ There a verdict that depends on the kernels is judged against what the sweep mea
 every covered class, widened by the one band rule (``band_for``) and never more:
 
 - a table column may move from the class's golden by ``band_for`` of the largest distance between
-  any two classes' goldens of that column (at least the experiment's own tolerance);
+  any two classes' goldens of that column, never less than the median band of the columns of its
+  table some class moves (at least the experiment's own tolerance);
 - a scalar must be some covered class's, exactly; a number computed from the float results (a grid's
   mean, a list of predictions) may instead move from the class's golden by ``band_for`` of the
   classes' largest spread of it, or as far as its program's columns may (float32 ULPs); a digest of
