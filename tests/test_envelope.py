@@ -15,6 +15,7 @@ import yaml
 
 from harness import kernels
 from harness.experiments import catalog
+from harness.experiments.keras import WEIGHTS_SHA256
 from harness.judge import envelope, verdict
 from harness.store import golden
 
@@ -131,22 +132,25 @@ def test_a_class_the_goldens_do_not_cover_is_judged_by_the_envelope_even_on_thei
 def test_a_number_the_program_computes_may_move_within_the_classes_spread_and_no_farther():
     classes = [0.05249592451792624, 0.05249594954566823, 0.052495873175147506]  # regularization_free's grid mean
     base = classes[0]
-    assert envelope.scalar_admitted(0.05249592633917928, base, classes)  # AVX2's, no other class's
-    assert envelope.scalar_admitted(classes[1], base, classes)
-    assert not envelope.scalar_admitted(base * 1.001, base, classes)
+    assert envelope.scalar_admitted("x", 0.05249592633917928, base, classes)  # AVX2's, no other class's
+    assert envelope.scalar_admitted("x", classes[1], base, classes)
+    assert not envelope.scalar_admitted("x", base * 1.001, base, classes)
     # A number computed from the weights moves as far as they may: regularization_l2's grid min leaving
     # AVX2 out is 7 ULP from the base's where the classes span 2 (band_for(2) = 4), its columns' band 256.
     grid_min = [-0.8556637763977051, -0.8556638956069946]
-    assert not envelope.scalar_admitted(-0.8556641936302185, grid_min[0], grid_min)
-    assert envelope.scalar_admitted(-0.8556641936302185, grid_min[0], grid_min, moved=256)
-    assert not envelope.scalar_admitted(grid_min[0] * 1.001, grid_min[0], grid_min, moved=256)
+    assert not envelope.scalar_admitted("x", -0.8556641936302185, grid_min[0], grid_min)
+    assert envelope.scalar_admitted("x", -0.8556641936302185, grid_min[0], grid_min, moved=256)
+    assert not envelope.scalar_admitted("x", grid_min[0] * 1.001, grid_min[0], grid_min, moved=256)
     # A digest of the weights: judged by the columns it stands behind.
     digests = {"10": {"dense_kernel": "a" * 64, "dense_bias": "b" * 64}}
-    assert envelope.scalar_admitted({"10": {"dense_kernel": "c" * 64, "dense_bias": "d" * 64}}, digests, [digests])
-    assert not envelope.scalar_admitted({"20": {"dense_kernel": "c" * 64}}, digests, [digests])
+    ours = {"10": {"dense_kernel": "c" * 64, "dense_bias": "d" * 64}}
+    assert envelope.scalar_admitted(WEIGHTS_SHA256, ours, digests, [digests])
+    assert not envelope.scalar_admitted(WEIGHTS_SHA256, {"20": {"dense_kernel": "c" * 64}}, digests, [digests])
+    # ... and only a digest: another record of strings is judged exactly.
+    assert not envelope.scalar_admitted("as_written", ours, digests, [digests])
     # Anything but a number only exactly.
-    assert not envelope.scalar_admitted("0" * 64, "f" * 64, ["f" * 64, "e" * 64])
-    assert envelope.scalar_admitted("e" * 64, "f" * 64, ["f" * 64, "e" * 64])
+    assert not envelope.scalar_admitted("x", "0" * 64, "f" * 64, ["f" * 64, "e" * 64])
+    assert envelope.scalar_admitted("x", "e" * 64, "f" * 64, ["f" * 64, "e" * 64])
 
 
 def _diverging(first_nan: int | None, rows: int = 12) -> dict[str, dict[str, list]]:

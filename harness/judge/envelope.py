@@ -33,24 +33,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from harness.experiments.declare import Experiment, band_for
-from harness.judge.compare import ulp_distance
+from harness.experiments.keras import WEIGHTS_SHA256
+from harness.judge.compare import same, ulp_distance
 from harness.record import Record, Table, iter_values
 from harness.store import golden
 
 ModeSignature = golden.ModeSignature
 
 
-def class_records(root: object, experiment: Experiment, kind: str, covered: Sequence[str],
-                  mode: str) -> dict[str, Record]:
+def class_records(root: Path, experiment: Experiment, kind: str, covered: Sequence[str],
+                  mode: str = "eager") -> dict[str, Record]:
     """Every covered class's golden of the experiment, as a record (the base's files where a class
     keeps none of its own)."""
-    from pathlib import Path
-
-    return {key: golden.load(Path(str(root)), kind, experiment.name, experiment.table_columns(), key)
+    return {key: golden.load(root, kind, experiment.name, experiment.table_columns(), key)
             .record(experiment.name, kind, mode) for key in covered}
 
 
@@ -93,7 +93,7 @@ def _floats(value: object) -> np.ndarray | None:
     return None
 
 
-def scalar_admitted(run: object, held: object, classes: Sequence[object], moved: int = 0) -> bool:
+def scalar_admitted(name: str, run: object, held: object, classes: Sequence[object], moved: int = 0) -> bool:
     """A scalar of a run on an uncovered class: some covered class's value exactly; or, for a number
     the program computes from its float results (a grid's mean, a list of predictions), no farther
     from the held class's, in float32 ULPs (the precision of what it is computed from), than
@@ -103,25 +103,16 @@ def scalar_admitted(run: object, held: object, classes: Sequence[object], moved:
     'grid min' is 7 ULP from the base's where the other classes span 2, and its columns' band is 256.
     A digest (``weights_sha256``) is one class's bits: the envelope judges the weights by the columns
     it stands behind, and takes the run's. Anything else (a count, a string) only exactly."""
-    from harness.judge.compare import same
-
     if any(same(run, value) for value in classes):
         return True
-    if isinstance(run, dict) and isinstance(held, dict) and set(run) == set(held) and _digests(run):
-        return True
+    if name == WEIGHTS_SHA256:
+        return isinstance(run, dict) and isinstance(held, dict) and set(run) == set(held)
     ours, base = _floats(run), _floats(held)
     values = [v for v in (_floats(c) for c in classes) if v is not None and base is not None and v.shape == base.shape]
     if ours is None or base is None or ours.shape != base.shape or not values:
         return False
     spread = max(float(ulp_distance(a, b).max(initial=0.0)) for a in values for b in values)
     return bool(ulp_distance(ours, base).max(initial=0.0) <= max(band_for(spread), moved))
-
-
-def _digests(value: dict[object, object]) -> bool:
-    """A record of SHA-256 digests, by checkpoint and variable (``weights_sha256``)."""
-    leaves = [v for inner in value.values() for v in (inner.values() if isinstance(inner, dict) else [inner])]
-    return bool(leaves) and all(isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)
-                                for v in leaves)
 
 
 def nan_admitted(first_nan: int, window: tuple[int, int]) -> bool:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -124,7 +125,7 @@ def against(stored: Golden, experiment: Experiment, record: Record, exact: bool 
         tables = envelope.admit_divergence(ours.tables(), tables, [o.tables() for o in others], diverged)
         moved = max((tolerance(c) for t in tables.values() for c, _ in iter_values(t)), default=0) if tolerance else 0
         scalars = {k: ours.scalars[k] if k in ours.scalars and envelope.scalar_admitted(
-            ours.scalars[k], v, [o.scalars[k] for o in others if k in o.scalars], moved) else v
+            k, ours.scalars[k], v, [o.scalars[k] for o in others if k in o.scalars], moved) else v
             for k, v in scalars.items()}
         if tables != theirs.tables() and NON_FINITE in scalars:
             scalars = {**scalars, NON_FINITE: non_finite_summary(tables)}
@@ -453,8 +454,8 @@ def kernel_goldens(root: Path, experiment: Experiment, kind: str, every: bool = 
     if covered is None:
         return []
     if every:
-        return [ledger.KernelGolden(key, golden.load(root, kind, experiment.name, experiment.table_columns(), key)
-                                    .record(experiment.name, kind)) for key in _covered(root, kind)]
+        return [ledger.KernelGolden(key, record)
+                for key, record in envelope.class_records(root, experiment, kind, _covered(root, kind)).items()]
     if not covered.known or covered.kernel_class == covered.base:
         return []
     return [ledger.KernelGolden(covered.kernel_class, load(root, experiment, kind).record(experiment.name, kind))]
@@ -466,7 +467,8 @@ def ledger_checks(root: Path, experiment: Experiment, record: Record, others: Ma
     golden answers them; where verdicts are the envelope's (``portable``), one that fails so is asked
     again of every covered class's golden (read only then, as the envelope of the goldens is)."""
     kind = record.device_kind
-    held, every = kernel_goldens(root, experiment, kind), []
+    held = kernel_goldens(root, experiment, kind)
+    every: list[ledger.KernelGolden] = []
 
     def answered(check: Callable[[list[ledger.KernelGolden]], Checked]) -> Checked:
         found = check(held)
@@ -475,8 +477,8 @@ def ledger_checks(root: Path, experiment: Experiment, record: Record, others: Ma
         every.extend([] if every else kernel_goldens(root, experiment, kind, every=True))
         return check(every)
 
-    printed = [answered(lambda k, p=p: ledger.check_printed(experiment, p, record, k)) for p in experiment.printed]
-    claims = [answered(lambda k, c=c: ledger.check_claim(experiment, c, record, others, k))
+    printed = [answered(functools.partial(ledger.check_printed, experiment, p, record)) for p in experiment.printed]
+    claims = [answered(functools.partial(ledger.check_claim, experiment, c, record, others))
               for c in experiment.claims if all(n in (others or {}) for n in c.needs)]
     return printed, claims
 
