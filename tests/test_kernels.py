@@ -415,11 +415,13 @@ def test_a_cpu_the_goldens_do_not_cover_runs_the_nearest_covered_class_unless_to
     covered = [k for k in golden.covered_classes(golden.ROOT, "cpu") if k != own]
     _manifest(root, kernel_classes=covered)
     nearest = kernels.nearest_covered(own, covered)
-    # This process's environment as the user gave it: conftest may have chosen a class for it (then
-    # its settings are conftest's), or the user forced one (ONEDNN_MAX_CPU_ISA, HARNESS_KERNELS=own).
-    chosen_here = (kernels.OWN_ENV, "HARNESS_ONEDNN_ISA", kernels.ONEDNN_ENV, kernels.ONEDNN_OPTS_ENV,
-                   kernels.XLA_ENV) if os.environ.get(kernels.OWN_ENV) else ()
-    env = {k: v for k, v in os.environ.items() if k not in (*chosen_here, kernels.CHOICE_ENV)}
+    # The kernels this process had before conftest chose a class for it: where it chose, its settings
+    # replaced the user's, so the subprocess gets those of ``own`` (the CPU's, or the class the user
+    # forced: ONEDNN_MAX_CPU_ISA=AVX2 TF_ENABLE_ONEDNN_OPTS=1 with AVX2's goldens hidden).
+    env = dict(os.environ)
+    if os.environ.get(kernels.OWN_ENV):
+        env = kernels.environment(own, {k: v for k, v in env.items() if k != "HARNESS_ONEDNN_ISA"})
+    env.pop(kernels.CHOICE_ENV, None)
     args = ("check", "constant", "--device", "CPU:0", "--jobs", "1", "--golden-dir", str(root))
     chosen = subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=600)
