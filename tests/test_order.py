@@ -18,7 +18,7 @@ from harness.experiments import catalog
 from harness.judge.verdict import against, load
 from harness.record import Record
 from harness.store import golden
-from tests.helpers import ROOT, TINY, nested, tiny, without_data
+from tests.helpers import ROOT, TINY, cpus, nested, tiny, without_data
 
 RANDOM_ORDER_SEED = 20261127
 # Every experiment but the Keras programs, and one of them: the Sequential iris, whose code path
@@ -81,12 +81,15 @@ def test_each_alone_after_a_disturbed_random_state_is_bit_identical(experiment, 
     assert _json(_run(experiment, device)) == in_order[experiment.name]
 
 
+# A fresh process sees the devices this one sees: the CPU split as --logical-cpus split it here.
 FRESH = """
 import json, sys
-from harness.execution.devices import Device
+from harness.execution.devices import Device, split_cpu
 from harness.execution.run import run
 from harness.experiments import catalog
 from tests.helpers import tiny
+if int(sys.argv[3]) > 1:
+    split_cpu(int(sys.argv[3]))
 records = {name: run(catalog.get(name), Device(sys.argv[1]), **tiny(catalog.get(name))).to_json()
            for name in sys.argv[2].split(",")}
 print(json.dumps(records))
@@ -94,7 +97,8 @@ print(json.dumps(records))
 
 
 def test_a_fresh_process_is_bit_identical(device, in_order):
-    done = subprocess.run([sys.executable, "-c", FRESH, device.name, ",".join(e.name for e in EXPERIMENTS)],
+    done = subprocess.run([sys.executable, "-c", FRESH, device.name, ",".join(e.name for e in EXPERIMENTS),
+                           str(len(cpus()))],
                           cwd=ROOT, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -123,7 +127,8 @@ XDIST_EXPERIMENTS = ("mse_regression", "iris_rmsprop", "cross_entropy", "random_
 
 def test_two_xdist_workers_are_bit_identical(device, in_order, pytester):
     pytester.makepyfile(test_dump=XDIST_TEST.format(names=XDIST_EXPERIMENTS, device=device.name, epochs=TINY))
-    result = nested(pytester, "-n", "2", "--dist", "load", "--devices", device.name)
+    split = ("--logical-cpus", str(len(cpus()))) if len(cpus()) > 1 else ()
+    result = nested(pytester, "-n", "2", "--dist", "load", "--devices", device.name, *split)
     result.assert_outcomes(passed=2 * len(XDIST_EXPERIMENTS))
     dumps = sorted(pytester.path.glob("*.json"))
     assert {p.stem.rsplit("-", 1)[1] for p in dumps} == {"gw0", "gw1"}  # both workers ran some
