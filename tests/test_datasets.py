@@ -31,7 +31,7 @@ def test_a_missing_dataset_skips_its_experiments_saying_how_to_get_it(fresh, mon
     monkeypatch.delenv(datasets.VARIABLE, raising=False)
     with pytest.raises(DatasetMissing, match=f"{datasets.VARIABLE} is not set"):
         datasets.load_data(tf.keras.datasets.mnist)
-    done = cli("check", "mnist_dataset", "--plots", str(fresh / "plots"))
+    done = cli("check", "mnist_dataset", "--device", "CPU:0", "--plots", str(fresh / "plots"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "skipped: mnist is not in Keras's cache" in done.stdout and "1 skipped" in done.stdout
 
@@ -49,7 +49,7 @@ def test_another_copy_is_refused_naming_the_file_and_the_hashes(fresh, monkeypat
     with pytest.raises(DatasetError, match="train-labels-idx1-ubyte.gz has SHA-256 .* the published one "
                                            + datasets.PINNED["mnist"]["train-labels-idx1-ubyte.gz"]):
         datasets.load_data(tf.keras.datasets.mnist)
-    done = cli("check", "mnist_dataset", "--plots", str(fresh / "plots"))
+    done = cli("check", "mnist_dataset", "--device", "CPU:0", "--plots", str(fresh / "plots"))
     assert done.returncode == 2 and "train-labels-idx1-ubyte.gz" in done.stdout + done.stderr
 
 

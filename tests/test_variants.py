@@ -18,7 +18,7 @@ from tests.helpers import cli
 @pytest.fixture(scope="module")
 def document(tmp_path_factory):
     out = tmp_path_factory.mktemp("check") / "tf221.json"
-    done = cli("check", "cross_entropy", "tensor_creation", "--device", "cpu", "--json-out", str(out))
+    done = cli("check", "cross_entropy", "tensor_creation", "--device", "CPU:0", "--json-out", str(out))
     assert done.returncode == 0, done.stderr
     return out
 
@@ -40,7 +40,7 @@ def test_a_changed_golden_shows_in_the_table_with_where(tmp_path):
     path.write_text(path.read_text(encoding="utf-8").replace("loss_ce2: 0.", "loss_ce2: 1."),
                     encoding="utf-8")
     out = tmp_path / "result.json"
-    done = cli("check", "cross_entropy", "--device", "cpu", "--golden-dir", str(root), "--json-out", str(out))
+    done = cli("check", "cross_entropy", "--device", "CPU:0", "--golden-dir", str(root), "--json-out", str(out))
     assert done.returncode == 1
     (result,) = json.loads(out.read_text(encoding="utf-8"))["results"]
     assert result["status"] == "fail"
