@@ -468,14 +468,12 @@ def ledger_checks(root: Path, experiment: Experiment, record: Record, others: Ma
     again of every covered class's golden (read only then, as the envelope of the goldens is)."""
     kind = record.device_kind
     held = kernel_goldens(root, experiment, kind)
-    every: list[ledger.KernelGolden] = []
+    widened = portable(root, kind)  # the manifest, read once
+    every = functools.cache(functools.partial(kernel_goldens, root, experiment, kind, every=True))
 
     def answered(check: Callable[[list[ledger.KernelGolden]], Checked]) -> Checked:
         found = check(held)
-        if found.ok or not portable(root, kind):
-            return found
-        every.extend([] if every else kernel_goldens(root, experiment, kind, every=True))
-        return check(every)
+        return found if found.ok or not widened else check(every())
 
     printed = [answered(functools.partial(ledger.check_printed, experiment, p, record)) for p in experiment.printed]
     claims = [answered(functools.partial(ledger.check_claim, experiment, c, record, others))
