@@ -19,7 +19,6 @@ from harness.execution import runtime
 from harness.execution.devices import Device
 from harness.execution.pool import run_cost
 from harness.experiments import catalog
-from harness.experiments.datasets import require
 from harness.experiments.declare import Experiment
 from harness.judge.compare import Comparison
 from harness.judge.verdict import coverage, held_to, load, portable_note, verify
@@ -315,11 +314,10 @@ def whole_record(config: pytest.Config, experiment: Experiment, device: Device, 
     try:
         stored = load(golden_root(config), experiment, device.kind)
     except GoldenMissing as exc:
-        if experiment.fit is not None and experiment.fit.dataset is not None:
-            try:
-                require(experiment.fit.dataset)
-            except DatasetMissing as missing:
-                pytest.skip(f"{experiment.name} has no golden yet and its data is not here: {missing}")
+        try:
+            experiment.program.require_data()
+        except DatasetMissing as missing:
+            pytest.skip(f"{experiment.name} has no golden yet and its data is not here: {missing}")
         pytest.fail(str(exc), pytrace=False)
     except GoldenError as exc:
         pytest.fail(str(exc), pytrace=False)

@@ -14,7 +14,6 @@ from harness import modes
 from harness.errors import HarnessError
 from harness.execution import runtime
 from harness.execution.devices import Device
-from harness.experiments.datasets import require
 from harness.experiments.declare import Experiment, Outcome
 from harness.judge.compare import same
 from harness.record import Record
@@ -85,9 +84,8 @@ def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: s
     if training is not None and epochs is not None:
         epochs = min(epochs, training.epochs)
     timing = None
+    experiment.program.require_data()  # not here (CIFAR-10 offline): stop before anything is built
     if experiment.fit is not None:
-        if experiment.fit.dataset is not None:
-            require(experiment.fit.dataset)  # not here (CIFAR-10 offline): stop before anything is built
         # A declaration that builds its model to list its variables does it now, not after the
         # random state is reset for the run (building draws initial weights).
         dict(experiment.fit.variables)

@@ -187,6 +187,7 @@ class Program(Protocol):
     def runs_after(self, span: Span, mode: str) -> bool: ...
     def unrecorded(self, record: Record) -> list[str]: ...
     def cut(self, record: Record, span: Span) -> Record: ...
+    def require_data(self) -> None: ...
 
 
 class OneShot:
@@ -218,6 +219,9 @@ class OneShot:
         if not span.whole:
             raise ValueError("a one-shot computation cannot be cut")
         return record
+
+    def require_data(self) -> None:
+        """Nothing to check before: a one-shot program that loads a dataset stops saying so when it runs."""
 
 
 ONE_SHOT = OneShot()

@@ -127,6 +127,14 @@ class Fit:
         """The code after fit runs after a whole fit, in any mode."""
         return span.whole
 
+    def require_data(self) -> None:
+        """DatasetMissing, saying how to get it, where the program's Keras dataset is not here (CIFAR-10
+        offline): before anything is built."""
+        if self.dataset is not None:
+            from harness.experiments.datasets import require
+
+            require(self.dataset)
+
     def unrecorded(self, record: Record) -> list[str]:
         """What a whole run's record lacks of the weights: a SHA-256 of every variable at every
         epoch the weights are recorded at."""

@@ -204,6 +204,9 @@ class Training:
         """Nothing beyond its rows: the loop's weights are its tables' columns."""
         return []
 
+    def require_data(self) -> None:
+        """Nothing: the GradientTape programs' data ships with the harness."""
+
     def cut(self, record: Record, span: Span) -> Record:
         """The part of a record (a run's, a golden's) that the first ``span`` epochs make: the whole
         program's rows before there, without the code after the loop."""
