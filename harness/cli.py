@@ -112,6 +112,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="cover this CPU's own kernel class beside the others (every experiment, in every "
                             "mode), without rewriting the base or another class: the answer to 'my CPU is not "
                             "covered' (docs/devices.md); with a drift report of what the class moves")
+    regen.add_argument("--cpu-spread", action="store_true",
+                       help="on a CPU other than the goldens', measure how far each covered class it can run (or "
+                            "--kernel-classes) moves from that class's goldens, and write it beside the class's "
+                            "files (<experiment>.cpus.yml): the envelope's measure of one class on another CPU "
+                            "model (docs/devices.md); the goldens themselves are not touched")
     regen.add_argument("--lock-timeout", type=options.seconds("--lock-timeout"), default=600.0,
                        metavar="SECONDS", help="how long to wait for another regeneration of the "
                                                "same folder (default 600)")
@@ -569,6 +574,8 @@ def _regen(experiments: list[Experiment], devices: list[Device], root: Path, arg
     with lock.held(root, args.lock_timeout, lambda line: print(line, file=sys.stderr, flush=True)):
         if args.add_kernel_class:
             return _add_kernel_class(experiments, devices, root, args)
+        if args.cpu_spread:
+            return _cpu_spread(experiments, devices, root, args)
         return _regenerate(experiments, devices, root, args, setup)
 
 
@@ -616,6 +623,67 @@ def _add_kernel_class(experiments: list[Experiment], devices: list[Device], root
         print(f"  {c.experiment} under {key}: {c.verdict}" + (f": {c.detail}" if c.detail else ""))
     print(f"wrote {args.drift_report}: review it with `git diff golden/` before committing both")
     return 0
+
+
+def _cpu_spread(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace) -> int:
+    """Each covered class this CPU can run, run here in processes of its own and held to that class's
+    goldens: per column, how far it moved, written for this CPU (harness.store.spread). Exit 1 where a
+    run is not the same program as its golden (rows, tables, what it lacks): that is no spread."""
+    from harness import kernels
+    from harness.errors import DatasetMissing
+    from harness.execution import emulate
+    from harness.experiments import catalog
+    from harness.judge.envelope import distances
+    from harness.judge.verdict import against, scoped
+    from harness.store import golden, spread
+
+    if args.add_kernel_class:
+        raise HarnessError("--cpu-spread measures the covered classes, --add-kernel-class covers a new one: give one")
+    cpu = next((d for d in devices if d.kind == "cpu"), None)
+    if cpu is None:
+        raise HarnessError("--cpu-spread measures CPU kernel classes: give --device cpu (or none)")
+    manifest = golden.read_manifest(root, "cpu") or {}
+    isa, model = kernels.cpu_identity()
+    if (isa, model) == (manifest.get("onednn_isa"), manifest.get("device")):
+        raise HarnessError(f"this CPU ({model}, {isa}) is the one the covered classes were computed on: it reproduces "
+                           "them, there is no spread to measure here; run --cpu-spread on another CPU")
+    covered = list(manifest.get("kernel_classes") or ())
+    runnable = kernels.emulable()
+    asked = ([k for k in covered if k in runnable] if args.kernel_classes == ["all"]
+             else [kernels.current().key] if args.kernel_classes == ["this"] else args.kernel_classes)
+    uncovered = [k for k in asked if k not in covered]
+    if uncovered or not asked:
+        raise HarnessError(f"{', '.join(uncovered) or 'no class'}: --cpu-spread measures covered classes this CPU "
+                           f"can run ({', '.join(k for k in covered if k in runnable) or 'none'}); "
+                           "python -m harness regen --add-kernel-class covers a new one")
+    held, failed = [], []
+    for e in experiments:
+        try:
+            e.program.require_data()
+        except DatasetMissing as exc:
+            print(f"  {e.name}: not measured here: {exc}", file=sys.stderr)
+            continue
+        if golden.paths(root, "cpu", e.name).scalars.is_file():
+            held.append(e)
+    here = f"{model} ({isa})"
+    for key in asked:
+        for record in emulate.run_under(key, [e.name for e in held], None, args.jobs, cpu.name, whole=args.whole):
+            e = catalog.get(record.experiment)
+            stored = golden.load(root, "cpu", e.name, e.table_columns(), key)
+            comparison = against(stored, e, record, exact=True)
+            if comparison.problems or comparison.lacking:
+                failed.append(f"{e.name} under {key}: {'; '.join([*comparison.problems, *comparison.lacking])}")
+                continue
+            moved = distances(scoped(e, record, record.span, stored.span),
+                              scoped(e, stored.record(e.name, "cpu", record.mode), record.span, stored.span))
+            farthest = max(((u, f"{t}.{c}") for t, cols in moved.items() for c, u in cols.items()), default=(0.0, ""))
+            written = spread.record(root, "cpu", key, e.name, here, record.mode, moved)
+            said = f"farthest {farthest[1]} {farthest[0]:.0f} ULP" if farthest[0] else "identical"
+            print(f"  {e.name} under {key} ({record.mode}, {record.span}): {said}"
+                  + (f"; wrote {written}" if written else ""), flush=True)
+    for line in failed:
+        print(f"not measured: {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _regenerate(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace,

@@ -43,7 +43,7 @@ from harness.experiments import catalog
 from harness.judge.compare import same
 from harness.judge.verdict import load
 from harness.record import Record
-from harness.store import golden
+from harness.store import golden, spread
 from tests.helpers import ROOT, Done, without_data
 from tests.helpers import cli as run_cli
 
@@ -356,7 +356,10 @@ def _loads_or_names_the_file(root: Path, damaged: Path) -> None:
                    + [lambda e=e, k=k: golden.load(root, "cpu", e.name, e.table_columns(), k)
                       for k in classes for e in catalog.all_experiments()]
                    + [lambda e=e, k=k: golden.read_mode_signatures(root, "cpu", k, e.name)
-                      for k in classes for e in catalog.training_experiments()]):
+                      for k in classes for e in catalog.training_experiments()]
+                   # What a class moved on other CPU models, as the envelope reads it.
+                   + [lambda e=e, k=k: spread.read(root, "cpu", k, e.name, e.table_columns())
+                      for k in classes for e in catalog.all_experiments()]):
         try:
             reader()
         except GoldenMissing as exc:

@@ -13,8 +13,10 @@ There a verdict that depends on the kernels is judged against what the sweep mea
 every covered class, widened by the one band rule (``band_for``) and never more:
 
 - a table column may move from the class's golden by ``band_for`` of the largest distance between
-  any two classes' goldens of that column, never less than the median band of the columns of its
-  table some class moves (at least the experiment's own tolerance);
+  any two classes' goldens of that column, or of the farthest a class moved it on another CPU model
+  where one measured it (``python -m harness regen --cpu-spread``: harness.store.spread), never less
+  than the median band of the columns of its table some class moves (at least the experiment's own
+  tolerance);
 - a scalar must be some covered class's, exactly; a number computed from the float results (a grid's
   mean, a list of predictions) may instead move from the class's golden by ``band_for`` of the
   classes' largest spread of it, or as far as its program's columns may (float32 ULPs); a digest of
@@ -31,7 +33,7 @@ TensorFlow-free.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,28 +56,43 @@ def class_records(root: Path, experiment: Experiment, kind: str, covered: Sequen
             .record(experiment.name, kind, mode) for key in covered}
 
 
-def column_bands(experiment: Experiment, held: Record, classes: Sequence[Record]) -> Callable[[str], int]:
+def distances(ours: Record, theirs: Record) -> dict[str, dict[str, float]]:
+    """Per table and column, the largest distance in float32 ULPs between two records of one program
+    over the rows both hold where both are finite (a table whose rows differ is left out: a divergence
+    is judged by ``admit_divergence``)."""
+    found: dict[str, dict[str, float]] = {}
+    for table, rows in ours.tables().items():
+        other = getattr(theirs, table)
+        if not other or list(other.get("epoch", [])) != list(rows["epoch"]):
+            continue
+        for column, values in iter_values(rows):
+            if column in other:
+                d = ulp_distance(np.asarray(values, float), np.asarray(other[column], float))
+                found.setdefault(table, {})[column] = float(d[np.isfinite(d)].max(initial=0.0))
+    return found
+
+
+def column_bands(experiment: Experiment, held: Record, classes: Sequence[Record],
+                 elsewhere: Mapping[str, float] | None = None) -> Callable[[str], int]:
     """Per column: ``band_for`` of the largest distance between the held class's golden and any other
-    class's over the rows both hold, and no narrower than the median band of the columns of its table
-    that some class moves (at least the experiment's own tolerance). A column on which a few classes
+    class's over the rows both hold, or of the farthest a class moved it on another CPU model
+    (``elsewhere``, harness.store.spread), and no narrower than the median band of the columns of its
+    table that some class moves (at least the experiment's own tolerance). A column on which a few classes
     happen to agree has not shown that the kernels cannot move it: leaving AVX2 out,
     rnn_onehot_1pre1's ``dense_kernel_4`` is the same bits on every other class at batch 10, and 2 ULP
     away under AVX2. The median, not the widest: a column near zero (iris_sgdm's momentum ``m_w_5``,
     32,768 ULP) must not widen the columns of ordinary size. A table no class moves has no envelope
     (``mnist_train_ex2``'s first 200 batches: every class but AVX2 computes them alike)."""
+    moved_elsewhere = elsewhere or {}
     spread: dict[str, float] = {}
     tables: dict[str, set[str]] = {}
     for other in classes:
-        for table, rows in held.tables().items():
-            theirs = getattr(other, table)
-            if not theirs or list(theirs.get("epoch", [])) != list(rows["epoch"]):
-                continue
-            for column, values in iter_values(rows):
-                if column in theirs:
-                    d = ulp_distance(np.asarray(values, float), np.asarray(theirs[column], float))
-                    finite = d[np.isfinite(d)]
-                    spread[column] = max(spread.get(column, 0.0), float(finite.max(initial=0.0)))
-                    tables.setdefault(table, set()).add(column)
+        for table, moved in distances(held, other).items():
+            for column, d in moved.items():
+                spread[column] = max(spread.get(column, 0.0), d)
+                tables.setdefault(table, set()).add(column)
+    for column, d in moved_elsewhere.items():
+        spread[column] = max(spread.get(column, 0.0), d)
     floor: dict[str, int] = {}
     for columns in tables.values():
         bands = sorted(b for c in columns if (b := band_for(spread[c])))

@@ -19,7 +19,7 @@ from harness.judge import envelope, ledger
 from harness.judge.compare import Comparison, compare
 from harness.record import NON_FINITE, Record, iter_values, non_finite_summary
 from harness.span import Span
-from harness.store import golden
+from harness.store import golden, spread
 from harness.store.golden import Golden
 
 Checked = TypeVar("Checked", ledger.PrintedCheck, ledger.ClaimCheck)
@@ -211,7 +211,17 @@ def _envelope(root: Path, experiment: Experiment, record: Record,
     held = scoped(experiment, stored.record(experiment.name, record.device_kind, record.mode), record.span,
                   stored.span)
     others = [scoped(experiment, r, record.span, stored.span) for r in classes.values()]
-    return envelope.column_bands(experiment, held, others), list(classes.values())
+    return (envelope.column_bands(experiment, held, others, moved_elsewhere(root, experiment, record.device_kind,
+                                                                            record.mode)),
+            list(classes.values()))
+
+
+def moved_elsewhere(root: Path, experiment: Experiment, kind: str, mode: str) -> dict[str, float]:
+    """Per column, the farthest a covered class moved it on another CPU model than the goldens' (in
+    ``mode``, as measured: harness.store.spread)."""
+    columns = experiment.table_columns()
+    return spread.farthest([spread.read(root, kind, key, experiment.name, columns) for key in _covered(root, kind)],
+                           mode)
 
 
 def agreement(root: Path, experiment: Experiment, record: Record) -> Comparison:

@@ -174,7 +174,7 @@ def envelope_table(root: Path = golden.ROOT) -> list[str]:
     alone): its widest column band, its narrowest, and the epochs its runs turn to NaN at."""
     from harness.experiments import catalog
     from harness.judge import envelope
-    from harness.judge.verdict import divergences
+    from harness.judge.verdict import divergences, moved_elsewhere
     from harness.record import iter_values
 
     covered = golden.covered_classes(root, "cpu")
@@ -182,9 +182,11 @@ def envelope_table(root: Path = golden.ROOT) -> list[str]:
              "| --- | --- | --- | --- | --- |"]
     for name in moved_programs(root):
         experiment = catalog.get(name)
-        classes = envelope.class_records(root, experiment, "cpu", covered, modes.REFERENCE)
+        mode = modes.reference(experiment)
+        classes = envelope.class_records(root, experiment, "cpu", covered, mode)
         held = classes[str((golden.read_manifest(root, "cpu") or {}).get("kernel_class"))]  # the base's
-        bands = envelope.column_bands(experiment, held, list(classes.values()))
+        bands = envelope.column_bands(experiment, held, list(classes.values()),
+                                      moved_elsewhere(root, experiment, "cpu", mode))
         found = sorted((bands(c), f"{t}.{c}" if t != "columns" else c)
                        for t, table in held.tables().items() for c, _ in iter_values(table))
         eager = sorted({e for r in classes.values() for t in r.tables().values() for _, v in iter_values(t)

@@ -15,7 +15,8 @@ whose bytes differ from the base: a class that changes nothing has no folder. It
 ``<experiment>.modes.yml``: where an execution mode departs from that class's eager run otherwise
 than the experiment declares (measured on the base), the class's own measurement, per mode:
 ``identical``, or ``first_epoch`` and ``max_ulp`` (and ``diverges_at``, the epoch of its first
-NaN, where it has one).
+NaN, where it has one). And ``<experiment>.cpus.yml``: how far that class moved on other CPU models
+than the goldens' (harness.store.spread).
 
 Files are written byte for byte as pytest-regressions writes them (a NaN is an
 empty cell, as pandas writes it), so a golden regenerated here and one regenerated
@@ -197,7 +198,7 @@ def read_mode_signatures(root: Path, kind: str, kernel_class: str, experiment: s
     path = kernel_dir(root, kind, kernel_class) / f"{experiment}{MODES_SUFFIX}"
     if not path.exists():
         return {}
-    data = _read_yaml(path)
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise GoldenError(path, "is not a mapping of execution modes")
     found: dict[str, ModeSignature] = {}
@@ -389,7 +390,7 @@ def _parse_cell(path: Path, line: int, column: str, cell: str) -> Any:
 
 
 def read_scalars(path: Path) -> dict[str, Any]:
-    data = _read_yaml(path)
+    data = read_yaml(path)
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise GoldenError(path, "is not a mapping of scalar names to values")
     return data
@@ -402,7 +403,7 @@ def read_manifest(root: Path, kind: str, lenient: bool = False) -> dict[str, Any
     path = kind_dir(root, kind) / MANIFEST
     if not path.exists():
         return None
-    data = _read_yaml(path)
+    data = read_yaml(path)
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise GoldenError(path, "is not a mapping of environment fields (names to values)")
     if lenient:
@@ -439,7 +440,7 @@ def _read_text(path: Path) -> str:
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
     text = _read_text(path)
     try:
         data = yaml.load(text, Loader=SAFE_LOADER)
