@@ -122,6 +122,7 @@ def test_the_measurement_is_refused_on_the_cpu_that_computed_the_classes_and_for
     runnable = kernels.emulable()
     elsewhere = _root(tmp_path / "elsewhere", onednn_isa="avx512_core_amx", device=ELSEWHERE,
                       kernel_classes=[k for k in golden.covered_classes(golden.ROOT, "cpu") if k != runnable[0]])
+    before = {p: p.read_bytes() for p in (elsewhere / "cpu").rglob("*") if p.is_file()}
     done = run_cli("regen", "--cpu-spread", "--kernel-classes", runnable[0], "--golden-dir", str(elsewhere), NAME)
     assert done.returncode == 2 and f"{runnable[0]}: --cpu-spread measures covered classes" in done.stderr, done
-    assert not list((elsewhere / "cpu").rglob(f"*{spread.SUFFIX}"))
+    assert {p: p.read_bytes() for p in (elsewhere / "cpu").rglob("*") if p.is_file()} == before  # nothing written
