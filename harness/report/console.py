@@ -70,7 +70,7 @@ def result_json(result: Result) -> dict[str, Any]:
         "device": result.record.device,
         "mode": result.record.mode,
         "as_written": result.as_written,
-        "status": comparison.status if comparison else "error",
+        "status": comparison.status if comparison else "skipped" if result.skipped else "error",
         "ok": result.ok,
         "mode_verdict": result.mode_verdict,
         "cell": result_cell(result),

@@ -71,8 +71,9 @@ def render(documents: Sequence[dict[str, Any]]) -> str:
                          f"kernel class {environment.get('kernel_class', '?')}")
         for r in document["results"]:
             printed = f"{r['printed_reproduced']} of {r['printed']}" if r["printed"] else ""
+            claims = "" if r["status"] in ("error", "skipped") else "hold" if r["claims_hold"] else "FAIL"
             rows.append((r["experiment"], r["cell"], "" if r.get("seconds") is None else f"{r['seconds']:.0f}",
-                         printed, "" if r["status"] == "error" else "hold" if r["claims_hold"] else "FAIL"))
+                         printed, claims))
     rows.sort()
     lines = ["# Whole runs", "",
              "Every experiment run whole (`python -m harness check --whole`), spread over GitHub Actions runners "
