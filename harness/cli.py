@@ -108,15 +108,17 @@ def _parser() -> argparse.ArgumentParser:
                        help="the CPU kernel classes to write goldens for: all (default: every class this "
                             "CPU can run, each in its own processes), this (this environment's only), "
                             "or class keys such as avx2,sse41 (python -m harness kernels)")
-    regen.add_argument("--add-kernel-class", action="store_true",
-                       help="cover this CPU's own kernel class beside the others (every experiment, in every "
-                            "mode), without rewriting the base or another class: the answer to 'my CPU is not "
-                            "covered' (docs/devices.md); with a drift report of what the class moves")
-    regen.add_argument("--cpu-spread", action="store_true",
-                       help="on a CPU other than the goldens', measure how far each covered class it can run (or "
-                            "--kernel-classes) moves from that class's goldens, and write it beside the class's "
-                            "files (<experiment>.cpus.yml): the envelope's measure of one class on another CPU "
-                            "model (docs/devices.md); the goldens themselves are not touched")
+    # Two ways of writing a class's files beside the base's: one at a time.
+    beside = regen.add_mutually_exclusive_group()
+    beside.add_argument("--add-kernel-class", action="store_true",
+                        help="cover this CPU's own kernel class beside the others (every experiment, in every "
+                             "mode), without rewriting the base or another class: the answer to 'my CPU is not "
+                             "covered' (docs/devices.md); with a drift report of what the class moves")
+    beside.add_argument("--cpu-spread", action="store_true",
+                        help="on a CPU other than the goldens', measure how far each covered class it can run (or "
+                             "--kernel-classes) moves from that class's goldens, and write it beside the class's "
+                             "files (<experiment>.cpus.yml): the envelope's measure of one class on another CPU "
+                             "model (docs/devices.md); the goldens themselves are not touched")
     regen.add_argument("--lock-timeout", type=options.seconds("--lock-timeout"), default=600.0,
                        metavar="SECONDS", help="how long to wait for another regeneration of the "
                                                "same folder (default 600)")
@@ -637,8 +639,6 @@ def _cpu_spread(experiments: list[Experiment], devices: list[Device], root: Path
     from harness.judge.verdict import against, scoped
     from harness.store import golden, spread
 
-    if args.add_kernel_class:
-        raise HarnessError("--cpu-spread measures the covered classes, --add-kernel-class covers a new one: give one")
     cpu = next((d for d in devices if d.kind == "cpu"), None)
     if cpu is None:
         raise HarnessError("--cpu-spread measures CPU kernel classes: give --device cpu (or none)")

@@ -126,3 +126,5 @@ def test_the_measurement_is_refused_on_the_cpu_that_computed_the_classes_and_for
     done = run_cli("regen", "--cpu-spread", "--kernel-classes", runnable[0], "--golden-dir", str(elsewhere), NAME)
     assert done.returncode == 2 and f"{runnable[0]}: --cpu-spread measures covered classes" in done.stderr, done
     assert {p: p.read_bytes() for p in (elsewhere / "cpu").rglob("*") if p.is_file()} == before  # nothing written
+    done = run_cli("regen", "--cpu-spread", "--add-kernel-class", "--golden-dir", str(elsewhere))
+    assert done.returncode == 2 and "not allowed with" in done.stderr, done
