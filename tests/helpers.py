@@ -100,3 +100,20 @@ def _without_data(name: str) -> bool:
     except DatasetMissing:
         return True
     return False
+
+
+def golden_copy(tmp_path: Path, **manifest: object) -> Path:
+    """A copy of the committed goldens with these manifest fields changed (another CPU, other classes)."""
+    import shutil
+
+    import yaml
+
+    from harness.store import golden
+
+    root = tmp_path / "golden"
+    shutil.copytree(golden.ROOT, root)
+    path = root / "cpu" / golden.MANIFEST
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.update(manifest)
+    path.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
+    return root

@@ -6,32 +6,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from harness import kernels
 from harness.experiments import catalog
 from harness.experiments.keras import WEIGHTS_SHA256
 from harness.judge import envelope, verdict
 from harness.store import golden
+from tests.helpers import golden_copy
 
 # Its classes' goldens part beyond its tolerance (the regularization network moves under every class
 # below AVX-512, docs/devices.md).
 NAME = "regularization_free"
-
-
-def _root(tmp_path: Path, **manifest: object) -> Path:
-    root = tmp_path / "golden"
-    shutil.copytree(golden.ROOT, root)
-    path = root / "cpu" / golden.MANIFEST
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data.update(manifest)
-    path.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
-    return root
 
 
 def _another_class_s_run(root: Path, name: str) -> tuple[verdict.Record, str]:
@@ -51,7 +40,7 @@ def _another_class_s_run(root: Path, name: str) -> tuple[verdict.Record, str]:
 def test_a_run_another_class_computes_is_within_the_envelope_and_a_regression_is_not(tmp_path, monkeypatch):
     monkeypatch.delenv(verdict.STRICT_ENV, raising=False)
     experiment = catalog.get(NAME)
-    elsewhere = _root(tmp_path, onednn_isa="avx512_core_amx", device="a CPU the classes were not computed on")
+    elsewhere = golden_copy(tmp_path, onednn_isa="avx512_core_amx", device="a CPU the classes were not computed on")
     assert verdict.portable(elsewhere, "cpu")
     run, key = _another_class_s_run(elsewhere, NAME)
     judged = verdict.verify(elsewhere, experiment, run)
@@ -70,7 +59,7 @@ def test_a_run_another_class_computes_is_within_the_envelope_and_a_regression_is
 
 def test_on_the_cpu_that_computed_the_classes_verdicts_stay_exact(tmp_path, monkeypatch):
     monkeypatch.delenv(verdict.STRICT_ENV, raising=False)
-    here = _root(tmp_path, onednn_isa=kernels.cpu_identity()[0], device=kernels.cpu_identity()[1])
+    here = golden_copy(tmp_path, onednn_isa=kernels.cpu_identity()[0], device=kernels.cpu_identity()[1])
     if kernels.current().key not in golden.covered_classes(here, "cpu"):
         pytest.skip(f"this run's class {kernels.current().key} is not covered (HARNESS_KERNELS=own): "
                     "the test below judges that case")
@@ -104,7 +93,7 @@ def test_a_mode_s_run_on_an_uncovered_class_is_judged_by_the_envelope_and_a_regr
     monkeypatch.delenv(verdict.STRICT_ENV, raising=False)
     name = "iris_sgd"
     experiment = catalog.get(name)
-    elsewhere = _root(tmp_path, onednn_isa="avx512_core_amx", device="a CPU the classes were not computed on")
+    elsewhere = golden_copy(tmp_path, onednn_isa="avx512_core_amx", device="a CPU the classes were not computed on")
     run, key = _another_class_s_run(elsewhere, name)
     run = dataclasses.replace(run, mode=in_mode)
     judged = verdict.judge_mode(elsewhere, experiment, run)
@@ -121,7 +110,7 @@ def test_a_class_the_goldens_do_not_cover_is_judged_by_the_envelope_even_on_thei
     CPU that computed the others: its verdicts are the envelope's, not the base golden's exactly."""
     monkeypatch.delenv(verdict.STRICT_ENV, raising=False)
     here_key = kernels.current().key
-    here = _root(tmp_path, onednn_isa=kernels.cpu_identity()[0], device=kernels.cpu_identity()[1],
+    here = golden_copy(tmp_path, onednn_isa=kernels.cpu_identity()[0], device=kernels.cpu_identity()[1],
                  kernel_classes=[k for k in golden.covered_classes(golden.ROOT, "cpu") if k != here_key])
     assert verdict.portable(here, "cpu")
     assert f"this run's kernel class {here_key} is not covered by the goldens" in verdict.portable_note(here, "cpu")

@@ -4,12 +4,10 @@ widens the envelope by the band rule and no more, and the file is read strictly.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from harness import modes
 from harness.errors import GoldenError
@@ -17,21 +15,12 @@ from harness.experiments import catalog
 from harness.judge import envelope, verdict
 from harness.store import golden, spread
 from tests.helpers import cli as run_cli
+from tests.helpers import golden_copy
 
 # A program the classes move (docs/devices.md), and one of its weights at its last checkpoint.
 NAME, TABLE, COLUMN = "regularization_free", "checkpoints", "w1_0"
 ELSEWHERE = "a CPU the classes were not computed on"
 MEASURED_ON = "Some CPU (avx2)"
-
-
-def _root(tmp_path: Path, **manifest: object) -> Path:
-    root = tmp_path / "golden"
-    shutil.copytree(golden.ROOT, root)
-    path = root / "cpu" / golden.MANIFEST
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data.update(manifest)
-    path.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
-    return root
 
 
 def _moved(value: float, ulps: int) -> float:
@@ -54,7 +43,7 @@ def test_a_class_moved_on_another_cpu_widens_that_column_by_the_band_rule_and_no
     far, the same run is within the envelope (band_for of the measurement), and one moved beyond
     band_for of it still fails."""
     monkeypatch.delenv(verdict.STRICT_ENV, raising=False)
-    root = _root(tmp_path, onednn_isa="avx512_core_amx", device=ELSEWHERE)
+    root = golden_copy(tmp_path, onednn_isa="avx512_core_amx", device=ELSEWHERE)
     experiment = catalog.get(NAME)
     assert verdict.portable(root, "cpu")
     bands = verdict.envelope_bands(root, experiment, _run_moved(root, 0))
@@ -76,7 +65,7 @@ def test_a_class_moved_on_another_cpu_widens_that_column_by_the_band_rule_and_no
 
 
 def test_this_cpu_s_measurement_replaces_its_own_keeps_the_others_and_goes_when_nothing_moved(tmp_path):
-    root = _root(tmp_path)
+    root = golden_copy(tmp_path)
     key = golden.covered_classes(root, "cpu")[0]
     spread.record(root, "cpu", key, NAME, "Other CPU (sse41)", "eager", {TABLE: {COLUMN: 7.0}})
     spread.record(root, "cpu", key, NAME, MEASURED_ON, "eager", {TABLE: {COLUMN: 3.0, "w1_1": 0.0}})
@@ -102,7 +91,7 @@ def test_this_cpu_s_measurement_replaces_its_own_keeps_the_others_and_goes_when_
     "",
 ])
 def test_a_damaged_measurement_is_refused_naming_the_file_and_how_to_measure_it_again(tmp_path, text):
-    root = _root(tmp_path)
+    root = golden_copy(tmp_path)
     key = golden.covered_classes(root, "cpu")[0]
     where = spread.path(root, "cpu", key, NAME)
     where.parent.mkdir(parents=True, exist_ok=True)
@@ -116,11 +105,11 @@ def test_the_measurement_is_refused_on_the_cpu_that_computed_the_classes_and_for
     from harness import kernels
 
     isa, model = kernels.cpu_identity()
-    here = _root(tmp_path / "here", onednn_isa=isa, device=model)
+    here = golden_copy(tmp_path / "here", onednn_isa=isa, device=model)
     done = run_cli("regen", "--cpu-spread", "--golden-dir", str(here), NAME)
     assert done.returncode == 2 and "is the one the covered classes were computed on" in done.stderr, done
     runnable = kernels.emulable()
-    elsewhere = _root(tmp_path / "elsewhere", onednn_isa="avx512_core_amx", device=ELSEWHERE,
+    elsewhere = golden_copy(tmp_path / "elsewhere", onednn_isa="avx512_core_amx", device=ELSEWHERE,
                       kernel_classes=[k for k in golden.covered_classes(golden.ROOT, "cpu") if k != runnable[0]])
     before = {p: p.read_bytes() for p in (elsewhere / "cpu").rglob("*") if p.is_file()}
     done = run_cli("regen", "--cpu-spread", "--kernel-classes", runnable[0], "--golden-dir", str(elsewhere), NAME)
