@@ -83,7 +83,6 @@ def column_bands(experiment: Experiment, held: Record, classes: Sequence[Record]
     away under AVX2. The median, not the widest: a column near zero (iris_sgdm's momentum ``m_w_5``,
     32,768 ULP) must not widen the columns of ordinary size. A table no class moves has no envelope
     (``mnist_train_ex2``'s first 200 batches: every class but AVX2 computes them alike)."""
-    moved_elsewhere = elsewhere or {}
     spread: dict[str, float] = {}
     tables: dict[str, set[str]] = {}
     for other in classes:
@@ -91,7 +90,7 @@ def column_bands(experiment: Experiment, held: Record, classes: Sequence[Record]
             for column, d in moved.items():
                 spread[column] = max(spread.get(column, 0.0), d)
                 tables.setdefault(table, set()).add(column)
-    for column, d in moved_elsewhere.items():
+    for column, d in (elsewhere or {}).items():
         spread[column] = max(spread.get(column, 0.0), d)
     floor: dict[str, int] = {}
     for columns in tables.values():
