@@ -644,7 +644,7 @@ def _cpu_spread(experiments: list[Experiment], devices: list[Device], root: Path
         raise HarnessError("--cpu-spread measures CPU kernel classes: give --device cpu (or none)")
     manifest = golden.read_manifest(root, "cpu") or {}
     isa, model = kernels.cpu_identity()
-    if (isa, model) == (manifest.get("onednn_isa"), manifest.get("device")):
+    if kernels.computed_here(manifest):
         raise HarnessError(f"this CPU ({model}, {isa}) is the one the covered classes were computed on: it reproduces "
                            "them, there is no spread to measure here; run --cpu-spread on another CPU")
     covered = list(manifest.get("kernel_classes") or ())

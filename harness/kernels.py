@@ -31,6 +31,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from harness.errors import HarnessError
 
@@ -184,6 +185,11 @@ def cpu_identity() -> tuple[str | None, str]:
     oneDNN instruction set it can run (its ``onednn_isa`` uncapped) and its model name (``device``)."""
     isas = [isa.name for isa in ISAS if set(isa.cpu_flags) <= cpu_flags()]
     return (isas[-1] if isas else None), cpu_model()
+
+
+def computed_here(manifest: Mapping[str, Any]) -> bool:
+    """Whether this CPU is the one a golden manifest says computed every covered class."""
+    return cpu_identity() == (manifest.get("onednn_isa"), manifest.get("device"))
 
 
 def cpu_flags() -> frozenset[str]:

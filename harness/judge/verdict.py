@@ -161,7 +161,7 @@ def portable_reason(root: Path, kind: str) -> str | None:
     here, covered = kernels.current().key, list(manifest.get("kernel_classes") or ())
     if here not in covered:
         return f"this run's kernel class {here} is not covered by the goldens ({', '.join(covered) or 'none'})"
-    if kernels.cpu_identity() != (manifest.get("onednn_isa"), manifest.get("device")):
+    if not kernels.computed_here(manifest):
         return (f"the covered classes were computed on another CPU ({manifest.get('device')}, "
                 f"{manifest.get('onednn_isa')})")
     return None
