@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # the CLI imports TensorFlow only when a command needs it
     from harness.execution.devices import Device
     from harness.execution.pool import Done, Job, WorkerSetup
     from harness.experiments.declare import Experiment
-    from harness.experiments.keras import Fit
     from harness.judge.verdict import Result
     from harness.record import Record
     from harness.store.golden import ClassRuns
@@ -312,12 +311,7 @@ def _list() -> int:
                 rows = []
             lines.append(f"== the {e.section.source}, {e.section.chapter} ==")
             current = group
-        kind = "trains" if e.trains else "Keras fit" if e.fit else "one-shot"
-        adapted = "".join(f"; adapted where it {'misleads' if a.misleads else 'raises'}: {a.written} -> {a.adapted}"
-                          for a in (e.fit.lines if e.fit else ()))
-        cut_to = (f"; whole about {e.fit.seconds:.0f} s here: check runs its first {e.fit.prefix} batches, "
-                  "--whole all" if e.fit and not e.fit.whole_here else "")
-        rows.append((e.name, str(e.section), f"{e.summary} [{kind}{cut_to}{adapted}]"))
+        rows.append((e.name, str(e.section), f"{e.summary} [{e.program.describe()}]"))
     lines.append(table(("experiment", "section", "what it runs"), rows))
     unrunnable = [(p.name, str(p.section), f"{p.summary} [{p.status}: {p.why}]") for p in catalog.not_runnable()]
     if unrunnable:
@@ -338,14 +332,6 @@ def _jobs(experiments: list[Experiment], devices: list[Device], mode: str | None
 
     return [Job(e.name, d.name, mode, e.span_for("check", whole, epochs), str(golden) if golden else None, twice)
             for d in devices for e in experiments]
-
-
-def catalog_fit(name: str) -> Fit:
-    from harness.experiments import catalog
-
-    fit = catalog.get(name).fit
-    assert fit is not None
-    return fit
 
 
 def _run(experiments: list[Experiment], devices: list[Device], args: argparse.Namespace,
@@ -384,6 +370,7 @@ def _scalars(scalars: dict[str, Any]) -> str:
 def _check(experiments: list[Experiment], devices: list[Device], root: Path, args: argparse.Namespace,
            setup: WorkerSetup) -> int:
     from harness.execution.pool import run_all
+    from harness.experiments import catalog
     from harness.judge.verdict import coverage
     from harness.report import console
     from harness.report.plot import explain
@@ -396,14 +383,14 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
     if args.epochs is not None:
         print(f"a prefix of {args.epochs} epochs of each training loop, held to its golden's rows: the printed "
               "numbers and claims of the training experiments (the whole runs') were not judged")
-    cuts = sorted({(d.job.experiment, d.job.span.count) for d in done if d.job.span.unit == "batches" and d.record})
+    # What ran its declared prefix by default (not asked for with --epochs).
+    cuts = {d.job.experiment: d.job.span for d in done if not d.job.span.whole and args.epochs is None and d.record}
     if cuts:
         print(f"{len(cuts)} Keras programs longer than {CHECK_WHOLE_SECONDS:.0f} s here ran their declared prefix, "
               "held to their golden's rows (their printed numbers and claims are the whole run's: check --whole, "
               "or the whole-run workflow, judges them):")
-        for name, batches in cuts:
-            fit = catalog_fit(name)
-            print(f"  {name}: {batches} of {fit.batches} batches (whole: about {fit.seconds:.0f} s here)")
+        for name, span in sorted(cuts.items()):
+            print(f"  {name}: {catalog.get(name).program.part(span)}")
     for result in results:
         if result.comparison is not None and not result.ok and result.comparison.status == "fail":
             print(explain(result.record, result.comparison, args.plots))
@@ -522,7 +509,7 @@ def _matrix(experiments: list[Experiment], devices: list[Device], root: Path, ar
     # The loops in every mode; a Keras program as written only (its four other modes, whole and
     # three times, would cost an hour per release: tox's modes tests judge them on prefixes).
     runs = [(e, m) for m in modes.MODES for e in experiments
-            if m in (modes.of(e) if e.trains else [modes.reference(e)])]
+            if m in (modes.of(e) if e.program.whole_in_every_mode else [modes.reference(e)])]
     jobs = [job for e, m in runs for job in _jobs([e], devices, m, golden=root, twice=True, whole=args.whole)]
     subjects = [e for e, _ in runs for _ in devices]
     print(f"{len(jobs)} runs, twice in one process each, then once more in fresh processes",
@@ -606,7 +593,7 @@ def _add_kernel_class(experiments: list[Experiment], devices: list[Device], root
         raise HarnessError(f"this CPU's kernel class {key} is already covered ({', '.join(covered)}): nothing to add; "
                            "python -m harness regen rewrites every class")
     held = [e for e in experiments if golden.paths(root, "cpu", e.name).scalars.is_file()]
-    trainers = [e for e in held if e.trains]
+    trainers = [e for e in held if e.program.whole_in_every_mode]
     print(f"covering kernel class {key}: {len(held)} experiments, {len(trainers)} of them in every mode", flush=True)
     eager, others = emulate.run_every_mode(key, [e.name for e in held], [e.name for e in trainers], args.jobs,
                                            cpu.name, whole=args.whole)
@@ -781,7 +768,7 @@ def _other_classes(experiments: list[Experiment], writers: dict[str, Device],
         return {}
     here = kernels.current().key
     keys = kernels.emulable() if args.kernel_classes == ["all"] else args.kernel_classes
-    trainers = [e for e in experiments if e.trains]
+    trainers = [e for e in experiments if e.program.whole_in_every_mode]
     found = {}
     for key in keys:
         if key == here:

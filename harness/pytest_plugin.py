@@ -17,7 +17,6 @@ from harness.errors import DatasetMissing, GoldenError, GoldenMissing, HarnessEr
 from harness.execution import devices as devices_mod
 from harness.execution import runtime
 from harness.execution.devices import Device
-from harness.execution.pool import run_cost
 from harness.experiments import catalog
 from harness.experiments.declare import Experiment
 from harness.judge.compare import Comparison
@@ -25,7 +24,7 @@ from harness.judge.verdict import coverage, held_to, load, portable_note, verify
 from harness.record import Record
 from harness.report.console import environment_drift
 from harness.report.plot import explain
-from harness.span import Span
+from harness.span import WHOLE, Span
 from harness.store import golden
 
 
@@ -62,7 +61,7 @@ def _slow_down(spec: str | None) -> tuple[str, float] | None:
         value = float(fraction)
     except ValueError:
         value = math.nan
-    if not trainer.trains or not value > 0 or not math.isfinite(value):
+    if not trainer.program.timed or not value > 0 or not math.isfinite(value):
         raise HarnessError(f"--slow-down {spec!r}: give a training loop and a fraction above 0, such as "
                            f"--slow-down iris_sgd=0.3 (30% more time per step)")
     return trainer.name, value
@@ -155,8 +154,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             # Untimed, a benchmark is a smoke check of the timing code, which goes the same way
             # for every program with the same update rule (test_modes builds every loop in
             # every mode): one per rule. ``tox -e bench`` times them all.
-            trainers = list({e.training.update.name: e for e in reversed(trainers)
-                             if e.training is not None}.values())[::-1]
+            trainers = catalog.one_per_update_rule(trainers)
         metafunc.parametrize("trainer", trainers, ids=lambda e: e.name)
     if "experiment" in metafunc.fixturenames:
         metafunc.parametrize("experiment", catalog.all_experiments(), ids=lambda e: e.name)
@@ -170,32 +168,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for e in catalog.all_experiments() for c in e.claims])
 
 
-# The default tier checks the other modes of the Keras programs whose whole run takes at most
-# this long here: the stock programs' prefixes (26 to 63 s whole) cost 85 s of compilation and
-# eager steps in 4 modes; with chapters 4 and 5 in the suite (their CNNs' prefixes cost 8 to 10 s
-# of tracing each) the MNIST and iris programs' modes (12 to 20 s whole, 30 s of the test phase)
-# left it too, to keep it within its 240 s: the letter programs' stay. ``--whole`` and ``python -m
-# harness check --mode MODE`` check every one.
-MODES_TIER_SECONDS = 10.0
-
-
 def _modes_skipped(config: pytest.Config, experiment: Experiment, mode: str) -> list[pytest.MarkDecorator]:
-    if experiment.fit is not None and mode == "fused" and experiment.fit.steps_per_epoch <= 1:
-        return [pytest.mark.skip(reason=f"{experiment.name} trains one batch per epoch: steps_per_execution="
-                                        f"{modes.STEPS_PER_EXECUTION} runs the same single step per call as the "
-                                        "compiled fit, so this mode cannot depart from it (fused_xla is judged)")]
-    if experiment.fit is None or test_span(config, experiment).whole:
+    if (same := experiment.program.mode_cannot_depart(mode)) is not None:
+        return [pytest.mark.skip(reason=f"{experiment.name} {same}")]
+    if test_span(config, experiment).whole:
         return []
     if experiment.trains_as:
         return [pytest.mark.skip(reason=f"{experiment.name} trains as {experiment.trains_as}, bit for bit (its golden "
                                         f"is held to {experiment.trains_as}'s by test_goldens): its modes are that "
                                         "program's; pytest --whole, or python -m harness check --whole --mode MODE, "
                                         "runs them")]
-    if experiment.fit.seconds <= MODES_TIER_SECONDS:
-        return []
-    return [pytest.mark.skip(reason=f"{experiment.name} takes {experiment.fit.seconds:.0f} s whole: the default tier "
-                                    f"checks the modes of the Keras programs up to {MODES_TIER_SECONDS:.0f} s; "
-                                    "pytest --whole, or python -m harness check --whole --mode MODE, checks it")]
+    why = experiment.program.modes_left_to_whole()
+    return [] if why is None else [pytest.mark.skip(reason=f"{experiment.name} {why}")]
 
 
 def _subject(item: pytest.Item) -> Experiment | None:
@@ -262,8 +246,10 @@ def pytest_collection_modifyitems_longest_runs_first(config: pytest.Config, item
 
 
 def _cost(config: pytest.Config, experiment: Experiment) -> float:
-    """A rough order of an experiment's run in this session (a Keras prefix: a twentieth of it)."""
-    return run_cost(experiment, share=None if test_span(config, experiment).whole else 0.05)
+    """A rough order of an experiment's run in this session (a Keras prefix, with its tracing: a twentieth
+    of the whole run)."""
+    whole = experiment.program.cost(WHOLE, modes.reference(experiment))
+    return whole if test_span(config, experiment).whole else whole * 0.05
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -55,7 +55,7 @@ def cpus() -> list[str]:
 
 def short(experiment: Any) -> int | None:
     """A cheap run of a training experiment that still reaches two of its printed rows."""
-    return experiment.training.short_epochs() if experiment.trains else None
+    return experiment.training.short_epochs() if experiment.training is not None else None
 
 
 # Two epochs: the program's first printed row (epoch 0) and one more step. Enough to see the
@@ -69,7 +69,7 @@ TINY_BATCHES = 8
 
 def tiny(experiment: Any) -> dict[str, int]:
     """The arguments of ``run`` for a tiny run: TINY epochs of a loop, TINY_BATCHES of a fit."""
-    return {"epochs": TINY} if experiment.trains else {"batches": TINY_BATCHES} if experiment.fit else {}
+    return {"epochs": TINY} if experiment.training is not None else {"batches": TINY_BATCHES} if experiment.fit else {}
 
 
 def nested(pytester: Any, *args: str) -> Any:
@@ -89,7 +89,7 @@ def _without_data(name: str) -> bool:
     from harness.experiments import catalog
 
     experiment = catalog.get(name)
-    if experiment.trains:
+    if experiment.training is not None:
         return False  # the GradientTape programs' data ships with the harness
     from harness.execution.devices import Device
     from harness.execution.run import pinned

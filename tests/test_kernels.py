@@ -332,7 +332,7 @@ def test_every_committed_class_file_reads():
     for key in manifest["kernel_classes"]:
         for experiment in _with_goldens():
             golden.load(golden.ROOT, "cpu", experiment.name, experiment.table_columns(), key)
-            if experiment.trains:
+            if experiment.training is not None:
                 golden.read_mode_signatures(golden.ROOT, "cpu", key, experiment.name)
 
 

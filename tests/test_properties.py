@@ -403,7 +403,7 @@ PREFIX = 1
 def _prefix_record(name: str) -> Record:
     """The experiment's run, cut to the prefix the check runs, from an undamaged run."""
     done = run_cli("run", name, "--device", "CPU:0", "--jobs", "1", "--json",
-                   *(["--epochs", str(PREFIX)] if catalog.get(name).trains else []))
+                   *(["--epochs", str(PREFIX)] if catalog.get(name).training is not None else []))
     assert done.returncode == 0, done
     (data,) = json.loads(done.stdout)
     return Record.from_json(data)
@@ -456,7 +456,7 @@ def test_check_on_a_damaged_store_runs_its_experiment_and_names_the_file(tmp_pat
     before = _project()
     done = run_cli("check", name, "--device", "CPU:0", "--jobs", "1", "--golden-dir", str(root),
                    "--json-out", str(root.parent / "out.json"), "--plots", str(root.parent / "plots"),
-                   *(["--epochs", str(PREFIX)] if e.trains else []))
+                   *(["--epochs", str(PREFIX)] if e.training is not None else []))
     said = done.stderr + done.stdout
     event(f"exit {done.returncode}")
     if refused is not None:

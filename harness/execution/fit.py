@@ -22,8 +22,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from harness import modes
 from harness.errors import HarnessError
 from harness.execution import runtime
+from harness.execution.executor import Asked, Executed
 from harness.experiments.declare import Outcome
 from harness.experiments.keras import (
     AS_WRITTEN,
@@ -158,6 +160,16 @@ def _check_switches(model: Any, switches: Mapping[str, Any]) -> None:
         if name in switches and bool(getattr(model, name)) != bool(switches[name]):
             raise HarnessError(f"Keras {keras.__version__} compiled the model with {name}={getattr(model, name)} "
                                f"where the mode asks for {name}={switches[name]}: this mode does not run here")
+
+
+def execute(fit: Fit, asked: Asked) -> Executed:
+    """A Keras program's fit in the asked mode (its ``compile`` switches), whole or its first epochs
+    or batches."""
+    # A declaration that builds its model to list its variables does it now, not after the
+    # random state is reset for the run (building draws initial weights).
+    dict(fit.variables)
+    with asked.pinned():
+        return Executed(run_fit(fit, asked.epochs, asked.batches, modes.get(asked.mode).keras))
 
 
 def run_fit(fit: Fit, epochs: int | None = None, batches: int | None = None,

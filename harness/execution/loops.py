@@ -9,6 +9,7 @@ epoch's summed batch losses and the test counts.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
@@ -18,9 +19,11 @@ import tensorflow as tf
 
 from harness import modes
 from harness.errors import HarnessError
+from harness.execution.executor import Asked, Executed
 from harness.execution.recorder import Recorder, Row
 from harness.experiments.declare import Outcome
 from harness.experiments.training import TestAccuracy, Training
+from harness.judge.compare import same
 from harness.record import NON_FINITE, flat, non_finite_summary, plain
 
 
@@ -240,3 +243,45 @@ _BUILDERS: dict[str, Callable[[Loop], Callable[[Recorder], None]]] = {
 def build(mode: str) -> Callable[[Loop], Callable[[Recorder], None]]:
     """What turns a built Loop into the function that runs its epochs in ``mode``."""
     return _BUILDERS[modes.get(mode).name]
+
+
+class RandomStateError(HarnessError):
+    """A run that drew other initial weights than its golden: the random state was not reset."""
+
+
+def execute(training: Training, asked: Asked) -> Executed:
+    """A GradientTape loop built in the asked mode and run; timed once more in its steady state if
+    asked (a compiled mode's first call traces and compiles); then the program's code after it."""
+    with asked.pinned():
+        loop = Loop(training, build(asked.mode), asked.epochs)
+        if asked.expected_initial is not None:
+            _check_initial(asked.name, loop.initial_scalars(), asked.expected_initial)
+        start = time.perf_counter()
+        outcome = loop()
+        seconds = time.perf_counter() - start
+        again = None
+        if asked.timed:
+            again = outcome
+            if asked.mode != modes.REFERENCE:
+                start = time.perf_counter()
+                again = loop()
+                seconds = time.perf_counter() - start
+        if training.after is not None and training.runs_after(asked.span, asked.mode):
+            # What the program computes from its trained weights, as it writes it (eager). A
+            # run of the loop only (another mode, or shortened) does not get there.
+            found = training.after(loop.setup)
+            if tuple(found) != training.after_scalars:
+                raise HarnessError(f"{asked.name}: its after-loop code gave {list(found)}, its "
+                                   f"declaration names {list(training.after_scalars)}")
+            outcome.scalars.update(found)
+    return Executed(outcome, again, seconds, loop.epochs * loop.batch_count)
+
+
+def _check_initial(name: str, drawn: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Before a single step: the weights this run drew are the golden's, or it stops here."""
+    for key, value in drawn.items():
+        if key in expected and not same(value, expected[key]):
+            raise RandomStateError(
+                f"{name}: the random state was not reset: drew {key} = {value}, the golden has "
+                f"{expected[key]}. Nothing was trained. The draw depends on what ran before in this "
+                "process (see harness.execution.runtime.reset_random_state)")

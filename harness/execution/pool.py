@@ -19,13 +19,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness import modes
 from harness.errors import HarnessError, ProgramError
-
-if TYPE_CHECKING:
-    from harness.experiments.declare import Experiment
 from harness.record import Record
 from harness.span import WHOLE, Span
 
@@ -124,7 +121,7 @@ def _work(job: Job) -> tuple[Done, float]:
     expected = _expected_initial(job)
     try:
         record = run(experiment, device, job.span.epochs_asked, job.mode, expected, batches=job.span.batches_asked)
-        if not job.twice or not experiment.trains:
+        if not job.twice or not experiment.program.timed:
             done = Done(job, record, again=run(experiment, device, mode=job.mode, batches=job.span.batches_asked)
                         if job.twice else None)
         else:
@@ -158,22 +155,7 @@ def cost(job: Job) -> float:
     from harness.experiments import catalog
 
     experiment = catalog.get(job.experiment)
-    batches = job.span.batches_asked
-    share = None if batches is None or experiment.fit is None else batches / experiment.fit.batches
-    return run_cost(experiment, job.span.epochs_asked, job.mode, share) * (2 if job.twice else 1)
-
-
-def run_cost(experiment: Experiment, epochs: int | None = None, mode: str | None = None,
-             share: float | None = None) -> float:
-    """A run's rough length in steps of an eager loop: its epochs (a tenth of that in a compiled
-    mode); a Keras program's measured seconds (about 330 steps a second), or ``share`` of them."""
-    if experiment.fit is not None:
-        if share is None:
-            share = min(epochs or experiment.fit.epochs, experiment.fit.epochs) / experiment.fit.epochs
-        return experiment.fit.seconds * share * 330
-    training = experiment.training
-    compiled = mode not in (None, modes.REFERENCE)
-    return 0.0 if training is None else float(epochs or training.epochs) * (0.1 if compiled else 1.0)
+    return experiment.program.cost(job.span, job.mode or modes.reference(experiment)) * (2 if job.twice else 1)
 
 
 def run_all(jobs: Sequence[Job], workers: int, setup: WorkerSetup,

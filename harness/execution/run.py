@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,10 +11,10 @@ import tensorflow as tf
 
 from harness import modes
 from harness.errors import HarnessError
-from harness.execution import runtime
+from harness.execution import executor, runtime
 from harness.execution.devices import Device
-from harness.experiments.declare import Experiment, Outcome
-from harness.judge.compare import same
+from harness.execution.executor import Asked, Executed
+from harness.experiments.declare import Experiment, OneShot, Outcome
 from harness.record import Record
 from harness.span import Span
 
@@ -27,10 +26,6 @@ def pinned(device: Device) -> Iterator[None]:
     runtime.reset_random_state()
     with tf.device(device.tf_name):
         yield
-
-
-class RandomStateError(HarnessError):
-    """A run that drew other initial weights than its golden: the random state was not reset."""
 
 
 @dataclass(frozen=True)
@@ -67,59 +62,25 @@ def run_and_time(experiment: Experiment, device: Device, mode: str | None = None
 def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: str | None,
              expected_initial: dict[str, Any] | None, timed: bool,
              batches: int | None = None) -> tuple[Record, Timing | None]:
-    from harness.execution.loops import Loop, build
-
+    program = experiment.program
     mode = modes.reference(experiment) if mode is None else modes.get(mode).name
     try:
-        span = experiment.program.span(epochs, batches)
+        span = program.span(epochs, batches)
     except ValueError as exc:
         raise HarnessError(f"{experiment.name}: {exc} (python -m harness list says what each program is)") from None
     if mode not in modes.of(experiment):
         raise HarnessError(f"{experiment.name} has no training loop: --mode applies to the training "
                            "programs (python -m harness list marks them)")
-    if timed and not experiment.trains:
+    if timed and not program.timed:
         raise HarnessError(f"{experiment.name} has no GradientTape loop to time: the benchmarks time "
                            "the loops of chapters 1 and 2")
-    training = experiment.training
-    if training is not None and epochs is not None:
-        epochs = min(epochs, training.epochs)
-    timing = None
-    experiment.program.require_data()  # not here (CIFAR-10 offline): stop before anything is built
-    if experiment.fit is not None:
-        # A declaration that builds its model to list its variables does it now, not after the
-        # random state is reset for the run (building draws initial weights).
-        dict(experiment.fit.variables)
-    with pinned(device):
-        if experiment.fit is not None:
-            from harness.execution.fit import run_fit
-
-            outcome = run_fit(experiment.fit, epochs, batches, modes.get(mode).keras)
-        elif training is None:
-            if experiment.fn is None:
-                raise HarnessError(f"{experiment.name} declares neither a program nor a training loop")
-            outcome = experiment.fn()
-        else:
-            loop = Loop(training, build(mode), epochs)
-            if expected_initial is not None:
-                _check_initial(experiment.name, loop.initial_scalars(), expected_initial)
-            start = time.perf_counter()
-            outcome = loop()
-            seconds = time.perf_counter() - start
-            if timed:
-                again = outcome
-                if mode != modes.REFERENCE:
-                    start = time.perf_counter()
-                    again = loop()
-                    seconds = time.perf_counter() - start
-                timing = Timing(seconds, loop.epochs * loop.batch_count, _record(again, experiment, device, mode, span))
-            if training.after is not None and training.runs_after(span, mode):
-                # What the program computes from its trained weights, as it writes it (eager). A
-                # run of the loop only (another mode, or shortened) does not get there.
-                found = training.after(loop.setup)
-                if tuple(found) != training.after_scalars:
-                    raise HarnessError(f"{experiment.name}: its after-loop code gave {list(found)}, its "
-                                       f"declaration names {list(training.after_scalars)}")
-                outcome.scalars.update(found)
+    program.require_data()  # not here (CIFAR-10 offline): stop before anything is built
+    asked = Asked(experiment.name, mode, span, None if epochs is None else min(epochs, program.epochs), batches,
+                  expected_initial, timed, lambda: pinned(device))
+    executed = executor.of(program)(program, asked)
+    outcome = executed.outcome
+    timing = None if executed.again is None else Timing(
+        executed.seconds, executed.steps, _record(executed.again, experiment, device, mode, span))
     # TensorFlow falls back to another device silently (soft placement): a run
     # that did not happen where it was asked for must not pass as one that did.
     if experiment.on_device and not outcome.placement.endswith(device.name):
@@ -128,16 +89,6 @@ def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: s
             f"{outcome.placement}"
         )
     return _record(outcome, experiment, device, mode, span), timing
-
-
-def _check_initial(name: str, drawn: dict[str, Any], expected: dict[str, Any]) -> None:
-    """Before a single step: the weights this run drew are the golden's, or it stops here."""
-    for key, value in drawn.items():
-        if key in expected and not same(value, expected[key]):
-            raise RandomStateError(
-                f"{name}: the random state was not reset: drew {key} = {value}, the golden has "
-                f"{expected[key]}. Nothing was trained. The draw depends on what ran before in this "
-                "process (see harness.execution.runtime.reset_random_state)")
 
 
 def _record(outcome: Outcome, experiment: Experiment, device: Device, mode: str, span: Span) -> Record:
@@ -155,3 +106,9 @@ def _record(outcome: Outcome, experiment: Experiment, device: Device, mode: str,
         validation=outcome.validation,
         span=span,
     )
+
+
+def one_shot(program: OneShot, asked: Asked) -> Executed:
+    """A one-shot computation: its function, once."""
+    with asked.pinned():
+        return Executed(program.fn())

@@ -130,7 +130,21 @@ def not_runnable() -> list[NotRunnable]:
 
 def training_experiments() -> list[Experiment]:
     """The experiments with a GradientTape loop (chapters 1 and 2)."""
-    return [e for e in all_experiments() if e.trains]
+    return [e for e in all_experiments() if e.training is not None]
+
+
+def keras_experiments() -> list[Experiment]:
+    """The experiments that train a Keras model with fit (chapters 3 to 6)."""
+    return [e for e in all_experiments() if e.fit is not None]
+
+
+def one_per_update_rule(experiments: list[Experiment]) -> list[Experiment]:
+    """The first GradientTape loop of each update rule (SGD, momentum ... Adam), in catalogue order."""
+    first: dict[str, Experiment] = {}
+    for e in experiments:
+        if e.training is not None:
+            first.setdefault(e.training.update.name, e)
+    return list(first.values())
 
 
 def get(name: str) -> Experiment:

@@ -171,7 +171,19 @@ class NotRunnable:
 
 class Program(Protocol):
     """What the judge, the runner and the reports ask of a program, whatever its kind (a one-shot
-    computation, a GradientTape loop: ``Training``, a Keras fit: ``Fit``)."""
+    computation: ``OneShot``, a GradientTape loop: ``Training``, a Keras fit: ``Fit``). Code outside
+    the kind modules asks these, never which kind it has: a new kind is a new module that answers them."""
+
+    # The function of the execution layer that runs this kind (``module:function``), named and not
+    # imported, so that a declaration does not reach up into the layer that runs it.
+    executor: ClassVar[str]
+    # Whether it runs in every execution mode (a one-shot computation runs as written only).
+    runs_in_modes: ClassVar[bool]
+    # Whether the benchmarks time its loop (pytest-benchmark, ``run_and_time``).
+    timed: ClassVar[bool]
+    # Whether every execution mode runs it whole where its goldens are written: each kernel class
+    # signs its mode runs, and the determinism matrix runs it in every mode.
+    whole_in_every_mode: ClassVar[bool]
 
     @property
     def reference_mode(self) -> str: ...
@@ -181,6 +193,8 @@ class Program(Protocol):
     def known_mode_differences(self) -> tuple[ModeDifference, ...]: ...
     @property
     def epochs(self) -> int: ...
+    def describe(self) -> str: ...
+    def part(self, span: Span) -> str: ...
     def span(self, epochs: int | None = None, batches: int | None = None) -> Span: ...
     def default_span(self, tier: Tier) -> Span: ...
     def epoch_number(self, table: str, label: int) -> int: ...
@@ -188,15 +202,30 @@ class Program(Protocol):
     def unrecorded(self, record: Record) -> list[str]: ...
     def cut(self, record: Record, span: Span) -> Record: ...
     def require_data(self) -> None: ...
+    def cost(self, span: Span, mode: str) -> float: ...
+    def mode_cannot_depart(self, mode: str) -> str | None: ...
+    def modes_left_to_whole(self) -> str | None: ...
 
 
+@dataclass(frozen=True)
 class OneShot:
     """A one-shot computation: no epochs, no rows; a run of it is always the whole program."""
 
+    fn: Callable[[], Outcome]
+    executor: ClassVar[str] = "harness.execution.run:one_shot"
+    runs_in_modes: ClassVar[bool] = False
+    timed: ClassVar[bool] = False
+    whole_in_every_mode: ClassVar[bool] = False
     reference_mode: ClassVar[str] = "eager"
-    after_scalars: tuple[str, ...] = ()
-    known_mode_differences: tuple[ModeDifference, ...] = ()
-    epochs = 0
+    after_scalars: ClassVar[tuple[str, ...]] = ()
+    known_mode_differences: ClassVar[tuple[ModeDifference, ...]] = ()
+    epochs: ClassVar[int] = 0
+
+    def describe(self) -> str:
+        return "one-shot"
+
+    def part(self, span: Span) -> str:
+        return str(span)
 
     def span(self, epochs: int | None = None, batches: int | None = None) -> Span:
         if epochs is not None or batches is not None:
@@ -223,8 +252,15 @@ class OneShot:
     def require_data(self) -> None:
         """Nothing to check before: a one-shot program that loads a dataset stops saying so when it runs."""
 
+    def cost(self, span: Span, mode: str) -> float:
+        """Nothing worth a process of its own."""
+        return 0.0
 
-ONE_SHOT = OneShot()
+    def mode_cannot_depart(self, mode: str) -> str | None:
+        return None
+
+    def modes_left_to_whole(self) -> str | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -260,19 +296,15 @@ class Experiment:
             raise ValueError(f"experiment {self.name!r} needs one of fn, training and fit")
 
     @property
-    def trains(self) -> bool:
-        """A GradientTape loop (chapters 1 and 2)."""
-        return self.training is not None
-
-    @property
     def runs_in_modes(self) -> bool:
-        """A training program, either kind: it runs in every execution mode."""
-        return self.training is not None or self.fit is not None
+        return self.program.runs_in_modes
 
     @property
     def program(self) -> Program:
         """The program, behind the interface every kind gives."""
-        return self.training or self.fit or ONE_SHOT
+        if self.training is not None:
+            return self.training
+        return self.fit if self.fit is not None else OneShot(self.fn)  # type: ignore[arg-type]
 
     @property
     def known_mode_differences(self) -> tuple[ModeDifference, ...]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from harness import modes
 from harness.experiments.training import ModeDifference, differing
 from harness.record import Record, flat_names
 from harness.span import WHOLE, Span, Tier
@@ -44,6 +45,13 @@ IN_FULL = 64
 # The longest whole run ``check`` and ``regen`` make of a Keras program by default, in seconds on
 # this project's 2-core machine: the default check stays within 10 minutes (README, "Times").
 CHECK_WHOLE_SECONDS = 90.0
+# The default tier checks the other modes of the Keras programs whose whole run takes at most
+# this long here: the stock programs' prefixes (26 to 63 s whole) cost 85 s of compilation and
+# eager steps in 4 modes; with chapters 4 and 5 in the suite (their CNNs' prefixes cost 8 to 10 s
+# of tracing each) the MNIST and iris programs' modes (12 to 20 s whole, 30 s of the test phase)
+# left it too, to keep it within its 240 s: the letter programs' stay. ``--whole`` and ``python -m
+# harness check --mode MODE`` check every one.
+MODES_TIER_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,45 @@ class Fit:
     runs: int = 1
     # The execution mode the program is written in (harness.modes): the compiled fit.
     reference_mode: ClassVar[str] = "function"
+    executor: ClassVar[str] = "harness.execution.fit:execute"
+    runs_in_modes: ClassVar[bool] = True
+    timed: ClassVar[bool] = False
+    # The class goldens and the matrix hold a Keras program's compiled fit whole; its other modes
+    # are judged on prefixes (tox) or by ``check --whole --mode``.
+    whole_in_every_mode: ClassVar[bool] = False
+
+    def describe(self) -> str:
+        """``Keras fit``, whether ``check`` cuts it here, and each line adapted."""
+        cut_to = ("" if self.whole_here else f"; whole about {self.seconds:.0f} s here: check runs its first "
+                  f"{self.prefix} batches, --whole all")
+        adapted = "".join(f"; adapted where it {'misleads' if a.misleads else 'raises'}: {a.written} -> {a.adapted}"
+                          for a in self.lines)
+        return f"Keras fit{cut_to}{adapted}"
+
+    def part(self, span: Span) -> str:
+        """``20 of 9,375 batches (whole: about 600 s here)``."""
+        return str(span) if span.whole else (f"{span.count:,} of {self.batches:,} batches (whole: about "
+                                             f"{self.seconds:.0f} s here)")
+
+    def cost(self, span: Span, mode: str) -> float:
+        """Its measured seconds whole (about 330 eager loop steps a second), or its span's share."""
+        share = 1.0 if span.whole else min(span.count / self.batches, 1.0)
+        return self.seconds * share * 330
+
+    def mode_cannot_depart(self, mode: str) -> str | None:
+        """One batch per epoch leaves ``steps_per_execution`` nothing to fuse."""
+        if mode != "fused" or self.steps_per_epoch > 1:
+            return None
+        return (f"trains one batch per epoch: steps_per_execution={modes.STEPS_PER_EXECUTION} runs the same single "
+                "step per call as the compiled fit, so this mode cannot depart from it (fused_xla is judged)")
+
+    def modes_left_to_whole(self) -> str | None:
+        """Why the default tier leaves this program's other modes to a whole run, or None."""
+        if self.seconds <= MODES_TIER_SECONDS:
+            return None
+        return (f"takes {self.seconds:.0f} s whole: the default tier checks the modes of the Keras programs up to "
+                f"{MODES_TIER_SECONDS:.0f} s; pytest --whole, or python -m harness check --whole --mode MODE, "
+                "checks it")
 
     def span(self, epochs: int | None = None, batches: int | None = None) -> Span:
         """What a run asked for ``epochs`` or ``batches`` makes, in batches (the unit ``fit`` can

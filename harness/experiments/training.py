@@ -179,6 +179,29 @@ class Training:
     known_mode_differences: tuple[ModeDifference, ...] = ()
     # The execution mode the program is written in (harness.modes): its golden's.
     reference_mode: ClassVar[str] = "eager"
+    executor: ClassVar[str] = "harness.execution.loops:execute"
+    runs_in_modes: ClassVar[bool] = True
+    timed: ClassVar[bool] = True
+    whole_in_every_mode: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return "trains"
+
+    def part(self, span: Span) -> str:
+        return str(span) if span.whole else f"{span.count:,} of {self.epochs:,} epochs"
+
+    def cost(self, span: Span, mode: str) -> float:
+        """Its epochs, in steps of an eager loop (a compiled mode's: a tenth of that)."""
+        epochs = span.count if span.unit == "epochs" else self.epochs
+        return float(epochs) * (1.0 if mode == self.reference_mode else 0.1)
+
+    def mode_cannot_depart(self, mode: str) -> str | None:
+        """Every mode builds another loop: each can depart from the eager run."""
+        return None
+
+    def modes_left_to_whole(self) -> str | None:
+        """The default tier runs every loop whole, in every mode."""
+        return None
 
     def span(self, epochs: int | None = None, batches: int | None = None) -> Span:
         """What a run asked for ``epochs`` makes: the program's first epochs, or the whole

@@ -49,7 +49,7 @@ def load(root: Path, experiment: Experiment, kind: str) -> Golden:
     mode runs, so that a damaged one is named by every check of the program, not by some)."""
     key = held_to(root, kind)
     stored = golden.load(root, kind, experiment.name, experiment.table_columns(), key)
-    if key is not None and experiment.trains:
+    if key is not None and experiment.program.whole_in_every_mode:
         golden.read_mode_signatures(root, kind, key, experiment.name)
     return stored
 

@@ -102,7 +102,7 @@ def measure(names: Sequence[str]) -> dict[str, Any]:
     rows = []
     start = time.perf_counter()
     for e in experiments:
-        if not e.trains:
+        if e not in catalog.training_experiments():
             raise HarnessError(f"{e.name} has no training loop: bands are the training experiments'")
         stored = load(golden.ROOT, e, "cpu")
         found: dict[str, dict[str, float]] = {

@@ -52,7 +52,7 @@ def _measure_class(key: str, names: Sequence[str], jobs: int) -> dict[str, Any]:
     from harness.store.golden import Golden
 
     experiments = catalog.select(list(names)) if names else catalog.all_experiments()
-    trainers = [e for e in experiments if e.trains]
+    trainers = [e for e in experiments if e.program.whole_in_every_mode]
     start = time.perf_counter()
     eager, others = emulate.run_every_mode(key, [e.name for e in experiments], [e.name for e in trainers], jobs)
     rows = []
@@ -84,8 +84,7 @@ def _measure_class(key: str, names: Sequence[str], jobs: int) -> dict[str, Any]:
             row["oracle"] = {"agreement": programs.PROGRAMS[e.name].agreement,
                              "max_ulp": {c: float(d.max()) for c, d in sorted(found.items())},
                              "problems": agreement.problems(e.name, run, record, e.tolerance_for)}
-        if e.trains:
-            assert e.training is not None
+        if e.program.whole_in_every_mode:
             own = golden.read_mode_signatures(golden.ROOT, "cpu", key, e.name)
             for mode, runs in others.items():
                 measured = departure(e, Golden(record.scalars, record.tables()), runs[e.name])

@@ -105,7 +105,7 @@ def measure(names: Sequence[str], whole: bool, jobs: int) -> dict[str, Any]:
 
     from harness.experiments import catalog
 
-    experiments = [catalog.get(n) for n in names] if names else [e for e in catalog.all_experiments() if e.fit]
+    experiments = [catalog.get(n) for n in names] if names else catalog.keras_experiments()
     start = time.perf_counter()
     runs = [(e.name, v, e.span_for("tests", whole).batches_asked) for e in experiments for v in VARIANTS
             for _ in range(2)]

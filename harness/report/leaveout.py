@@ -47,12 +47,13 @@ BEGIN, END = "<!-- leave-one-class-out: python -m harness.report.leaveout -->", 
 
 
 def moved_programs(root: Path = golden.ROOT) -> list[str]:
-    """The GradientTape programs some covered class computes otherwise than the base (a file of its own):
-    the ones whose verdict on a class left out is the envelope's, not a copy of every class's bits."""
+    """The programs run whole in every mode (the GradientTape loops) that some covered class computes
+    otherwise than the base (a file of its own): the ones whose verdict on a class left out is the
+    envelope's, not a copy of every class's bits."""
     from harness.experiments import catalog
 
     names = {path.name.split(".", 1)[0] for path in (root / "cpu" / golden.KERNELS).glob("*/*")}
-    return [e.name for e in catalog.all_experiments() if e.name in names and e.trains]
+    return [e.name for e in catalog.all_experiments() if e.name in names and e.program.whole_in_every_mode]
 
 
 def hide(key: str, dest: Path, source: Path = golden.ROOT) -> Path:

@@ -35,7 +35,7 @@ def jobs() -> dict[str, list[str]]:
 
     found: dict[str, list[str]] = {SHORT: []}
     for experiment in catalog.all_experiments():
-        if experiment.fit is not None and not experiment.fit.whole_here:
+        if not experiment.span_for("check").whole:
             found[experiment.name] = [experiment.name]
         else:
             found[SHORT].append(experiment.name)
