@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 # TensorFlow's C++ start-up chatter would bury the summary; warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from harness import banners, modes, options
+from harness import banners, modes, options, preamble
 from harness.errors import HarnessError, UsageError
 from harness.experiments.keras import CHECK_WHOLE_SECONDS
 
@@ -320,6 +320,8 @@ def _list() -> int:
               m.keras_summary + (" (as written)" if m.name == modes.KERAS_REFERENCE else ""))
              for m in modes.MODES.values()]
     lines += ["", "== execution modes (--mode) ==", table(("mode", "a GradientTape loop", "a Keras program"), kinds)]
+    lines += ["", "== the preamble: run before every program, which does not write it ==",
+              table(("line", "why"), preamble.rows())]
     print("\n".join(lines))
     return 0
 
@@ -408,9 +410,12 @@ def _check(experiments: list[Experiment], devices: list[Device], root: Path, arg
             print(f"{sum(n for _, n, _ in unjudged)} printed numbers not judged here: "
                   + "; ".join(f"{name} ({n}: {why})" for name, n, why in unjudged))
     if args.json_out is not None:
+        import dataclasses
+
         from harness.store.files import atomic_write
 
         document = {"environment": fingerprints, "manifest": manifests,
+                    "preamble": [dataclasses.asdict(a) for a in preamble.PREAMBLE],
                     "results": [console.result_json(r) for r in results]}
         atomic_write(args.json_out, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
     return _status(results)
@@ -492,6 +497,9 @@ def _environment(root: Path, devices: list[Device]) -> tuple[dict[str, Any], dic
             for note in (kernels.unnamed(), kernels.chosen(), portable_note(root, kind)):
                 if note is not None:
                     print(f"  {note}")
+    print("every program runs after this preamble (python -m harness list says why each line is there):")
+    for added in preamble.PREAMBLE:
+        print(f"  {added.line}")
     print(flush=True)
     return manifests, fingerprints
 

@@ -36,7 +36,8 @@ def test_list_shows_every_experiment_grouped_by_chapter_and_section():
                         "== the course, 第四讲 神经网络八股拓展 (chapter 4) ==",
                         "== the course, 第五讲 卷积神经网络 (chapter 5) ==",
                         "== the course, 第六讲 循环神经网络 (chapter 6) ==", "== listed, not run here ==",
-                        "== execution modes (--mode) =="]
+                        "== execution modes (--mode) ==",
+                        "== the preamble: run before every program, which does not write it =="]
     # Every mode, with what it is for each kind of program, and which one each kind runs as written.
     for mode in modes.MODES.values():
         (line,) = [l for l in lines if l.startswith(mode.name + " ")]

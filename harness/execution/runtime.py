@@ -22,7 +22,7 @@ import tensorflow as tf
 from tensorflow.python.framework import config as tf_config
 from tensorflow.python.framework import random_seed
 
-from harness import kernels
+from harness import kernels, preamble
 from harness.errors import HarnessError
 
 DEFAULT_GRAPH_SEED: int = random_seed.DEFAULT_GRAPH_SEED
@@ -57,8 +57,8 @@ def set_threads(intra: int | None, inter: int | None) -> None:
 
 
 def reset_random_state() -> None:
-    """Every run starts from the random state of a fresh process."""
-    tf.random.set_seed(DEFAULT_GRAPH_SEED)
+    """Every run starts from the random state of a fresh process (the preamble's seeds)."""
+    tf.random.set_seed(preamble.GRAPH_SEED)
     np.random.seed(0)
     random.seed(0)
 
