@@ -45,6 +45,11 @@ class DatasetMissing(HarnessError):
     """A dataset neither in Keras's cache nor in the folder named: its experiments skip, saying why."""
 
 
+class CourseMissing(HarnessError):
+    """The course's published files not here (no folder named, or a file missing): what proves a
+    declaration against its file skips, saying how to get them."""
+
+
 class DatasetError(HarnessError):
     """A copy of a dataset whose arrays are not the published ones (an input that cannot be used)."""
 

@@ -39,6 +39,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--whole", action="store_true",
                     help="train the Keras programs whole (default: their declared prefix, compared with "
                          "the whole run's golden rows; their printed numbers and claims then skip)")
+    group.addoption("--prove-all", action="store_true",
+                    help="prove every published file against its declaration (tests/test_published.py), the four "
+                         "long CNNs' prefixes too (about 3 minutes more on 2 cores)")
     group.addoption("--modes", default="all", metavar="MODES",
                     help="execution modes of the training programs to check against the goldens of "
                          "their reference mode, and of the loops to benchmark: all or some of "
@@ -185,7 +188,7 @@ def _modes_skipped(config: pytest.Config, experiment: Experiment, mode: str) -> 
 def _subject(item: pytest.Item) -> Experiment | None:
     params = getattr(item, "callspec", None)
     params = params.params if params else {}
-    for key in ("experiment", "trainer", "moded", "printed", "claim"):
+    for key in ("experiment", "trainer", "moded", "printed", "claim", "published_program"):
         value = params.get(key)
         found = value[0] if isinstance(value, tuple) else value
         if isinstance(found, Experiment):
