@@ -225,10 +225,7 @@ def _run(fit: Fit, epochs: int | None, batches: int | None, switches: Mapping[st
     found = {name: tuple(int(d) for d in variable.shape) for name, variable in weights(model).items()}
     if found != variables:
         raise HarnessError(f"the model's variables are {found}; its declaration names {variables}")
-    scalars: dict[str, Any] = {PARAMS: int(model.count_params()), SUMMARY: summary_counts(model),
-                               WEIGHTS_SHA256: recorder.hashes}
-    if before:
-        scalars[STARTED] = before
+    after = None
     if fit.after is not None and count == fit.epochs and batches is None:
         # What the program computes from the trained model, as it writes it; a run cut short
         # does not get there.
@@ -236,7 +233,18 @@ def _run(fit: Fit, epochs: int | None, batches: int | None, switches: Mapping[st
         if tuple(after) != fit.after_scalars:
             raise HarnessError(f"the code after fit gave {list(after)}; its declaration names "
                                f"{list(fit.after_scalars)}")
-        scalars.update(after)
+    return recorded(model, recorder, before, as_written, after)
+
+
+def recorded(model: Any, recorder: Recorder, started: list[Any], as_written: dict[str, str],
+             after: dict[str, Any] | None = None) -> Outcome:
+    """What a run of a Keras program records, from its trained model and the recorder that watched its
+    fit: the same for the declaration's run and for the published file's (``published_run``)."""
+    scalars: dict[str, Any] = {PARAMS: int(model.count_params()), SUMMARY: summary_counts(model),
+                               WEIGHTS_SHA256: recorder.hashes}
+    if started:
+        scalars[STARTED] = started
+    scalars.update(after or {})
     if as_written:
         scalars[AS_WRITTEN] = dict(sorted(as_written.items()))
     first = next(iter(weights(model).values()))

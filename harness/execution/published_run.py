@@ -25,12 +25,13 @@ import matplotlib.pyplot as plt
 import tensorflow as tf
 
 from harness.errors import HarnessError
+from harness.execution import runtime
 from harness.execution.devices import Device
-from harness.execution.fit import PARAMS, SUMMARY, Recorder, _line, _started
-from harness.execution.run import pinned
+from harness.execution.fit import Recorder, _line, _started, recorded
+from harness.execution.run import pinned, to_record
 from harness.experiments import datasets, published
 from harness.experiments.declare import Experiment
-from harness.experiments.keras import AS_WRITTEN, STARTED, WEIGHTS_SHA256, Fit, summary_counts, weights
+from harness.experiments.keras import Fit
 from harness.record import Record
 from harness.span import Span
 
@@ -55,8 +56,6 @@ def why_not(experiment: Experiment, span: Span) -> str | None:
         return f"it has no published file of its own: {published.UNPUBLISHED.get(experiment.name, 'not listed')}"
     if len(published.FILES[experiment.name]) != 1:
         return "it runs two files (a training program, then the application that loads its checkpoint)"
-    if fit.runs != 1:
-        return "the course runs its file twice, the second run resuming from the first's checkpoint"
     if span.whole and fit.after is not None:
         return ("what its file computes after fit is not read from the file's run yet (a prefix of it is proved: "
                 "the code after fit is the whole run's)")
@@ -97,7 +96,7 @@ def _patched(fit: Fit, recorder: Recorder, span: Span, models: list[Any], starte
             # and fit would evaluate the whole test set at the cut all the same (not recorded).
             kwargs.pop("validation_data", None)
         history = original_fit(model, *args, **{**kwargs, "verbose": 0})
-        if not span.whole:
+        if not span.whole and model.stop_training:  # the recorder stopped it at the span's last batch
             raise _Cut
         return history
 
@@ -135,31 +134,27 @@ def run_file(experiment: Experiment, device: Device, span: Span) -> tuple[Record
     models: list[Any] = []
     started: list[Any] = []
     printed = io.StringIO()
-    namespace: dict[str, Any] = {"__name__": "__main__"}
-    namespace[LINE] = lambda number: evaluate(fit.lines[number], **namespace)
+    code = compile(source, published.FILES[experiment.name][0], "exec")
     with tempfile.TemporaryDirectory(prefix="harness-file-") as folder, contextlib.chdir(folder), \
             pinned(device), _patched(fit, recorder, span, models, started), contextlib.redirect_stdout(printed):
         for name in datasets.COURSE_FILES:  # the course's data files the program reads from its folder
             if Path(name).name in source:
                 shutil.copyfile(datasets.course_file(name), Path(name).name)
-        tf.keras.backend.clear_session()
-        with contextlib.suppress(_Cut):
-            exec(compile(source, published.FILES[experiment.name][0], "exec"), namespace)
-    if len(models) != 1:
-        raise HarnessError(f"{experiment.name}: its file called fit {len(models)} times; its declaration, once")
-    model = models[0]
-    scalars: dict[str, Any] = {PARAMS: int(model.count_params()), SUMMARY: summary_counts(model),
-                               WEIGHTS_SHA256: recorder.hashes}
-    if started:
-        scalars[STARTED] = started
-    if as_written:
-        scalars[AS_WRITTEN] = dict(sorted(as_written.items()))
-    first = next(iter(weights(model).values()))
-    placement = first.device if isinstance(first, tf.Variable) else first.value.device
-    tables = [t if t.get("epoch") else {} for t in (recorder.columns, recorder.checkpoints, recorder.batches,
-                                                    recorder.validation)]
-    record = Record(experiment=experiment.name, device=device.name, device_kind=device.kind,
-                    tf_version=tf.__version__, columns=tables[0], scalars=scalars, placement=placement,
-                    mode=experiment.program.reference_mode, checkpoints=tables[1], batches=tables[2],
-                    validation=tables[3], span=span)
-    return record, printed.getvalue()
+        for run in range(fit.runs):
+            # Each run of the file is a process of its own in the same folder (a second run finds what
+            # the first saved), as the declaration's runs are: a fresh session, random state and namespace.
+            if run:
+                runtime.reset_random_state()
+            tf.keras.backend.clear_session()
+            recorder.offset = run * fit.per_run
+            namespace: dict[str, Any] = {"__name__": "__main__"}
+            namespace[LINE] = lambda number, names=namespace: evaluate(fit.lines[number], **names)
+            try:
+                exec(code, namespace)
+            except _Cut:
+                break
+    if len(models) > fit.runs or (span.whole and len(models) != fit.runs):
+        raise HarnessError(f"{experiment.name}: its file called fit {len(models)} times; its declaration runs it "
+                           f"{fit.runs} times")
+    outcome = recorded(models[-1], recorder, started, as_written)
+    return to_record(outcome, experiment, device, experiment.program.reference_mode, span), printed.getvalue()

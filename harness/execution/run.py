@@ -80,7 +80,7 @@ def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: s
     executed = executor.of(program)(program, asked)
     outcome = executed.outcome
     timing = None if executed.again is None else Timing(
-        executed.seconds, executed.steps, _record(executed.again, experiment, device, mode, span))
+        executed.seconds, executed.steps, to_record(executed.again, experiment, device, mode, span))
     # TensorFlow falls back to another device silently (soft placement): a run
     # that did not happen where it was asked for must not pass as one that did.
     if experiment.on_device and not outcome.placement.endswith(device.name):
@@ -88,10 +88,11 @@ def _execute(experiment: Experiment, device: Device, epochs: int | None, mode: s
             f"{experiment.name} was asked to run on {device.name} but TensorFlow placed it on "
             f"{outcome.placement}"
         )
-    return _record(outcome, experiment, device, mode, span), timing
+    return to_record(outcome, experiment, device, mode, span), timing
 
 
-def _record(outcome: Outcome, experiment: Experiment, device: Device, mode: str, span: Span) -> Record:
+def to_record(outcome: Outcome, experiment: Experiment, device: Device, mode: str, span: Span) -> Record:
+    """A run's outcome as the record the judge and the goldens read."""
     return Record(
         experiment=experiment.name,
         device=device.name,

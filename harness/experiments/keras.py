@@ -11,6 +11,7 @@ where it raised, so both facts are in the record.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -307,6 +308,24 @@ KERAS_XLA = ("XLA compiles the whole train step (the layers' products, the RNN c
 KERAS_EAGER_RNN = ("op by op, the stacked recurrent layers with dropout round otherwise than in the compiled "
                    "train step, where Grappler rewrites the graph (not isolated further); a few hundred ULP from "
                    "the first epoch")
+
+
+def as_meant(fit: Fit) -> Fit | None:
+    """The program with the fewest changed lines that restore what its ``call(self, x)`` meant on the
+    course's Keras 2: ``def call(self, x, training=None)``, so that Keras 3 passes fit's
+    ``training=True`` on (batch normalization on the batch's statistics, dropout dropping); None where
+    the model is not a subclassed Model or its ``call`` already takes ``training``."""
+    import inspect
+
+    written = fit.model
+    if not isinstance(written, type) or "training" in inspect.signature(written.call).parameters:
+        return None
+
+    def call(self: Any, x: Any, training: Any = None) -> Any:
+        return written.call(self, x)
+
+    meant = type(written.__name__, (written,), {"call": call, "__module__": written.__module__})
+    return dataclasses.replace(fit, model=meant)
 
 
 def xla_drift(first_epoch: int, max_ulp: float) -> tuple[ModeDifference, ...]:
