@@ -11,7 +11,8 @@ TENSORFLOW_FREE = ("harness.record", "harness.store.golden", "harness.judge.comp
                    "harness.judge.ledger", "harness.judge.verdict", "harness.report.console",
                    "harness.report.drift", "harness.report.plot", "harness.report.figures",
                    "harness.report.benchreport", "harness.report.variants", "harness.oracle.programs",
-                   "harness.modes", "harness.kernels", "harness.options")
+                   "harness.modes", "harness.kernels", "harness.options", "harness.preamble",
+                   "harness.experiments.published")
 
 BLOCKED = """
 import importlib, sys
