@@ -156,7 +156,7 @@ def test_the_published_file_computes_what_its_declaration_computes(published_pro
                     "proves it")
     device = Device("CPU:0")
     try:
-        record, _ = published_run.run_file(experiment, device, span)
+        record = published_run.run_file(experiment, device, span)
     except DatasetMissing as exc:
         pytest.skip(str(exc))
     comparison = verify(pytest_plugin.golden_root(pytestconfig), experiment, record)
@@ -180,5 +180,5 @@ def test_a_changed_file_is_not_its_declaration(monkeypatch, tmp_path):
     monkeypatch.setattr(published, "read", lambda p: changed)
     experiment = catalog.get("keras_iris_sequential")
     span = experiment.span_for("tests")
-    record, _ = published_run.run_file(experiment, Device("CPU:0"), span)
+    record = published_run.run_file(experiment, Device("CPU:0"), span)
     assert verify(golden.ROOT, experiment, record).status == "fail"

@@ -118,7 +118,9 @@ class Recorder(tf.keras.callbacks.Callback):  # type: ignore[misc]
             self.hashes[str(label)][name] = hashlib.sha256(value.tobytes()).hexdigest()
 
 
-def _line(found: dict[str, str]) -> Any:
+def line_values(found: dict[str, str]) -> Any:
+    """What gives a declared line's value in a run: the line as written, or the adapted one where it
+    raises or misleads, each recorded in ``found`` (the record's ``as_written``)."""
     def value(line: Line, **names: Any) -> Any:
         namespace = {"tf": tf, **names}
         try:
@@ -188,7 +190,7 @@ def _run(fit: Fit, epochs: int | None, batches: int | None, switches: Mapping[st
         raise HarnessError("the program's data gives validation data, but its fit names neither validation_freq "
                            "nor validation_split: declare the validation_freq it uses (Keras's default is 1)")
     as_written: dict[str, str] = {}
-    line = _line(as_written)
+    line = line_values(as_written)
     count = min(epochs or fit.epochs, fit.epochs)
     recorder = Recorder(fit, count, batches)
     # A generator (ImageDataGenerator.flow) gives its batches itself: fit takes neither y nor batch_size.
@@ -213,7 +215,7 @@ def _run(fit: Fit, epochs: int | None, batches: int | None, switches: Mapping[st
             model.compile(**fit.compile(line), **switches)
             _check_switches(model, switches)
         if fit.before is not None:
-            before.append(_started(fit.before(model, line), model, recorder.hashes))
+            before.append(started_from(fit.before(model, line), model, recorder.hashes))
         callbacks = [*(fit.callbacks(line) if fit.callbacks else ()), recorder]
         recorder.offset = run * fit.per_run
         model.fit(x_train, **given_y, **{**args, **given, "epochs": min(fit.per_run, count - recorder.offset)},
@@ -255,7 +257,7 @@ def recorded(model: Any, recorder: Recorder, started: list[Any], as_written: dic
     return Outcome(tables[0], scalars, placement, *tables[1:])
 
 
-def _started(said: dict[str, Any], model: Any, hashes: dict[str, dict[str, str]]) -> dict[str, Any]:
+def started_from(said: dict[str, Any], model: Any, hashes: dict[str, dict[str, str]]) -> dict[str, Any]:
     """What a run's code before fit did (it loaded a checkpoint, or found none), and the weights it
     starts from: the epoch of an earlier run whose bits they are, bit for bit, or none."""
     start = {name: hashlib.sha256(np.asarray(v.numpy()).tobytes()).hexdigest() for name, v in weights(model).items()}

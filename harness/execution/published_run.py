@@ -6,8 +6,7 @@ quotes (``Line.written``) is evaluated as the declaration's run evaluates it (th
 and the adapted one where it raises or misleads, both recorded in ``as_written``), the preamble runs
 first (``pinned``), ``fit`` gets ``verbose=0`` and the recorder, ``load_data`` reads the pinned
 arrays (``harness.experiments.datasets``) and ``plt.show()`` returns at once; a prefix stops where
-``fit`` returns, without the validation a cut inside the first epoch would not record. What the file
-prints is returned beside the record.
+``fit`` returns, without the validation a cut inside the first epoch would not record.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ import tensorflow as tf
 from harness.errors import HarnessError
 from harness.execution import runtime
 from harness.execution.devices import Device
-from harness.execution.fit import Recorder, _line, _started, recorded
+from harness.execution.fit import Recorder, line_values, recorded, started_from
 from harness.execution.run import pinned, to_record
 from harness.experiments import datasets, published
 from harness.experiments.declare import Experiment
@@ -89,7 +88,7 @@ def _patched(fit: Fit, recorder: Recorder, span: Span, models: list[Any], starte
     def recorded_fit(model: Any, *args: Any, **kwargs: Any) -> Any:
         models.append(model)
         if fit.before is not None:
-            started.append(_started({"loaded": bool(loaded)}, model, recorder.hashes))
+            started.append(started_from({"loaded": bool(loaded)}, model, recorder.hashes))
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or ()), recorder]
         if span.batches_asked is not None and span.batches_asked < fit.steps_per_epoch:
             # As the declaration's run: a prefix that ends inside the first epoch reaches no validation,
@@ -120,8 +119,9 @@ def _loader(module: Any) -> Callable[..., Any]:
     return lambda *args, **kwargs: datasets.load_data(module)
 
 
-def run_file(experiment: Experiment, device: Device, span: Span) -> tuple[Record, str]:
-    """The published file run whole or cut to ``span`` (batches): its record, and what it printed."""
+def run_file(experiment: Experiment, device: Device, span: Span) -> Record:
+    """The published file run whole or cut to ``span`` (batches), into its record. What it prints is
+    not kept: the declaration's record holds no printed text to compare it with (yet)."""
     if (why := why_not(experiment, span)) is not None:
         raise NotProvable(f"{experiment.name}: {why}")
     fit = experiment.fit
@@ -129,14 +129,13 @@ def run_file(experiment: Experiment, device: Device, span: Span) -> tuple[Record
     experiment.program.require_data()
     source = substituted(published.read(published.FILES[experiment.name][0]), fit)
     as_written: dict[str, str] = {}
-    evaluate = _line(as_written)
+    evaluate = line_values(as_written)
     recorder = Recorder(fit, fit.epochs, span.batches_asked)
     models: list[Any] = []
     started: list[Any] = []
-    printed = io.StringIO()
     code = compile(source, published.FILES[experiment.name][0], "exec")
     with tempfile.TemporaryDirectory(prefix="harness-file-") as folder, contextlib.chdir(folder), \
-            pinned(device), _patched(fit, recorder, span, models, started), contextlib.redirect_stdout(printed):
+            pinned(device), _patched(fit, recorder, span, models, started), contextlib.redirect_stdout(io.StringIO()):
         for name in datasets.COURSE_FILES:  # the course's data files the program reads from its folder
             if Path(name).name in source:
                 shutil.copyfile(datasets.course_file(name), Path(name).name)
@@ -157,4 +156,4 @@ def run_file(experiment: Experiment, device: Device, span: Span) -> tuple[Record
         raise HarnessError(f"{experiment.name}: its file called fit {len(models)} times; its declaration runs it "
                            f"{fit.runs} times")
     outcome = recorded(models[-1], recorder, started, as_written)
-    return to_record(outcome, experiment, device, experiment.program.reference_mode, span), printed.getvalue()
+    return to_record(outcome, experiment, device, experiment.program.reference_mode, span)

@@ -318,11 +318,13 @@ def as_meant(fit: Fit) -> Fit | None:
     import inspect
 
     written = fit.model
-    if not isinstance(written, type) or "training" in inspect.signature(written.call).parameters:
+    call_written = getattr(written, "call", None)
+    if not isinstance(written, type) or call_written is None \
+            or "training" in inspect.signature(call_written).parameters:
         return None
 
     def call(self: Any, x: Any, training: Any = None) -> Any:
-        return written.call(self, x)
+        return call_written(self, x)
 
     meant = type(written.__name__, (written,), {"call": call, "__module__": written.__module__})
     return dataclasses.replace(fit, model=meant)
