@@ -137,11 +137,17 @@ def _named_strings(source: str) -> dict[str, str]:
     return {name: values[0] for name, values in bound.items() if len(values) == 1 and values[0]}
 
 
+@cache
+def _code(source: str) -> list[tuple[str, int, int]]:
+    """A file's tokens with its names bound to one string read as that string (once per file)."""
+    named = _named_strings(source)
+    return [(named.get(t, t), start, end) for t, start, end in _tokens(source)]
+
+
 def where(source: str, written: str) -> tuple[int, int] | None:
     """Where ``written`` is code of ``source`` (its first place), up to layout and the names bound
     to one string; None where it is not."""
-    named = _named_strings(source)
-    code = [(named.get(t, t), start, end) for t, start, end in _tokens(source)]
+    code = _code(source)
     wanted = [t for t, _, _ in _tokens(written)]
     for i in range(len(code) - len(wanted) + 1):
         if [t for t, _, _ in code[i:i + len(wanted)]] == wanted:

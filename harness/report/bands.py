@@ -99,11 +99,13 @@ def measure(names: Sequence[str]) -> dict[str, Any]:
 
     runtime.configure()
     experiments = [catalog.get(n) for n in names] if names else catalog.training_experiments()
+    loops = {e.name for e in catalog.training_experiments()}
+    for e in experiments:
+        if e.name not in loops:
+            raise HarnessError(f"{e.name} has no training loop: bands are the training experiments'")
     rows = []
     start = time.perf_counter()
     for e in experiments:
-        if e not in catalog.training_experiments():
-            raise HarnessError(f"{e.name} has no training loop: bands are the training experiments'")
         stored = load(golden.ROOT, e, "cpu")
         found: dict[str, dict[str, float]] = {
             "oracle": split(e, _oracle(e, stored, np.float32)),
