@@ -55,7 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _slow_down(spec: str | None) -> tuple[str, float] | None:
-    """``--slow-down NAME=FRACTION``: a training loop of the catalogue, and a fraction above 0."""
+    """``--slow-down NAME=FRACTION``: a training program of the catalogue (a GradientTape loop or a
+    Keras program), and a fraction above 0."""
     if spec is None:
         return None
     name, _, fraction = spec.partition("=")
@@ -64,8 +65,8 @@ def _slow_down(spec: str | None) -> tuple[str, float] | None:
         value = float(fraction)
     except ValueError:
         value = math.nan
-    if not trainer.program.timed or not value > 0 or not math.isfinite(value):
-        raise HarnessError(f"--slow-down {spec!r}: give a training loop and a fraction above 0, such as "
+    if not trainer.runs_in_modes or not value > 0 or not math.isfinite(value):
+        raise HarnessError(f"--slow-down {spec!r}: give a training program and a fraction above 0, such as "
                            f"--slow-down iris_sgd=0.3 (30% more time per step)")
     return trainer.name, value
 
@@ -148,17 +149,24 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         chosen = config._harness_modes  # type: ignore[attr-defined]
         metafunc.parametrize("moded", [pytest.param((e, m), id=f"{e.name}-{m}", marks=_modes_skipped(config, e, m))
                                        for e in catalog.all_experiments() for m in modes.others(e, chosen)])
+    # pyproject's addopts disable pytest-benchmark; --benchmark-enable (tox -e bench) overrides
+    # that without clearing the option, so both are read.
+    untimed = config.getoption("benchmark_disable", False) and not config.getoption("benchmark_enable", False)
     if "trainer" in metafunc.fixturenames:
         trainers = catalog.training_experiments()
-        # pyproject's addopts disable pytest-benchmark; --benchmark-enable (tox -e bench) overrides
-        # that without clearing the option, so both are read.
-        untimed = config.getoption("benchmark_disable", False) and not config.getoption("benchmark_enable", False)
         if "benchmark" in metafunc.fixturenames and untimed:
             # Untimed, a benchmark is a smoke check of the timing code, which goes the same way
             # for every program with the same update rule (test_modes builds every loop in
             # every mode): one per rule. ``tox -e bench`` times them all.
             trainers = catalog.one_per_update_rule(trainers)
         metafunc.parametrize("trainer", trainers, ids=lambda e: e.name)
+    if "keras_program" in metafunc.fixturenames:
+        programs = catalog.keras_experiments()
+        if "benchmark" in metafunc.fixturenames and untimed:
+            # Untimed, the Keras benchmark is a smoke check of the step clock in every mode: on the
+            # program that costs least.
+            programs = [min(programs, key=lambda e: e.program.cost(WHOLE, modes.KERAS_REFERENCE))]
+        metafunc.parametrize("keras_program", programs, ids=lambda e: e.name)
     if "experiment" in metafunc.fixturenames:
         metafunc.parametrize("experiment", catalog.all_experiments(), ids=lambda e: e.name)
     if "printed" in metafunc.fixturenames:
@@ -188,7 +196,7 @@ def _modes_skipped(config: pytest.Config, experiment: Experiment, mode: str) -> 
 def _subject(item: pytest.Item) -> Experiment | None:
     params = getattr(item, "callspec", None)
     params = params.params if params else {}
-    for key in ("experiment", "trainer", "moded", "printed", "claim", "published_program"):
+    for key in ("experiment", "trainer", "keras_program", "moded", "printed", "claim", "published_program"):
         value = params.get(key)
         found = value[0] if isinstance(value, tuple) else value
         if isinstance(found, Experiment):

@@ -116,3 +116,99 @@ def test_a_loop_is_flagged_by_its_modes_together_not_by_one():
     loaded = _timings(dict.fromkeys(MODES, 2.0), numpy=2.0)
     assert benchreport.flagged(loaded, before) == {}
     assert "loop 1.30x SLOWER" in benchreport.rows(slowed, before)[0][-1]
+
+
+def _keras(scale: dict[str, float], peak: float = 100.0, name: str = "mnist_sequential",
+           flops: float = 6e6) -> list[benchreport.Timing]:
+    """A Keras program's modes (us per step = 1000 x scale) and the CPU's peak in one run."""
+    found = [benchreport.Timing(name, "CPU:0", mode, 1, 1000.0 * f, 1.0, 0.5, 50, 1000.0 * f,
+                                kind=benchreport.KERAS, step_flops=flops, samples_per_step=32.0)
+             for mode, f in scale.items()]
+    return found + [benchreport.Timing("peak", "CPU:0", "matmul", 1, peak, 0.2, 0.0, 10, peak,
+                                       kind=benchreport.PEAK, step_flops=2 * 2048**3)]
+
+
+def _two_programs(big: float = 1.0, tiny: float = 1.0, machine: float = 1.0, numpy: float = 1.0
+                  ) -> list[benchreport.Timing]:
+    """A CNN-sized program bound by its arithmetic, a tiny one bound by overhead, the peak, and the
+    overhead reference's NumPy loop, each scaled (``machine``: the peak)."""
+    found = _keras(dict.fromkeys(MODES, 5.0 * big), peak=100.0 * machine, flops=6e9)
+    found += [t for t in _keras(dict.fromkeys(MODES, 0.5 * tiny), name="keras_iris_sequential", flops=1e3)
+              if t.kind == benchreport.KERAS]
+    return found + [benchreport.Timing(benchreport.OVERHEAD_REFERENCE, "NumPy", benchreport.NUMPY, 500,
+                                       50.0 * numpy, 0.1, 0.0, 5, 50.0 * numpy)]
+
+
+def test_a_keras_program_is_paced_by_what_bounds_it_and_flagged_by_its_modes():
+    """No NumPy loop of its own stands beside a Keras program: its pace is against the device's peak
+    where its arithmetic bounds it, against a plain-Python loop where overhead does; a program slowed
+    alone is flagged, a machine slower for it and its reference alike is not."""
+    before = _two_programs()
+    assert benchreport.flagged(_two_programs(big=1.3), before) == {("mnist_sequential", "CPU:0"): pytest.approx(1.3)}
+    assert benchreport.flagged(_two_programs(big=2.0, machine=2.0), before) == {}
+    assert benchreport.flagged(_two_programs(tiny=1.3), before) == {
+        ("keras_iris_sequential", "CPU:0"): pytest.approx(1.3)}
+    assert benchreport.flagged(_two_programs(tiny=2.0, numpy=2.0), before) == {}
+    # Without its reference in the run a program has no pace: never flagged, whatever it did.
+    alone = [t for t in _two_programs(tiny=3.0) if t.mode != benchreport.NUMPY]
+    assert ("keras_iris_sequential", "CPU:0") not in benchreport.flagged(alone, before)
+    # The peak itself is a reference, never a loop.
+    assert ("peak", "CPU:0") not in benchreport.flagged(_two_programs(machine=0.1), before)
+
+
+def test_the_share_of_the_peak_and_what_bounds_a_program():
+    peak_gflops = 2 * 2048**3 / 100e-6 / 1e9
+    big = _keras({"function": 1.0, "fused": 0.5}, flops=6e9)
+    tiny = [benchreport.Timing("keras_iris_sequential", "CPU:0", m, 1, 400.0, 1.0, 0.5, 50, 400.0,
+                               kind=benchreport.KERAS, step_flops=1e3, samples_per_step=30.0)
+            for m in ("function", "fused")]
+    found = {x.timing.experiment: x for x in benchreport.limits(big + tiny)}
+    assert found["mnist_sequential"].timing.mode == "fused"
+    assert found["mnist_sequential"].share == pytest.approx(6e9 / 500e-6 / 1e9 / peak_gflops)
+    # Its floor (the tiny program in the same mode) is 400 of its 500 us: overhead bound.
+    assert found["mnist_sequential"].overhead == pytest.approx(0.8) and found["mnist_sequential"].bound == "overhead"
+    assert found["keras_iris_sequential"].overhead == 1.0
+    big_arith = _keras({"function": 1.0, "fused": 2.0}, flops=6e9)
+    assert {x.timing.experiment: x.bound for x in benchreport.limits(big_arith + tiny)}["mnist_sequential"] \
+        == "arithmetic"
+
+
+def test_a_cifar10_log_is_set_beside_the_fashion_run_scaled_by_its_work():
+    run = [benchreport.Timing("fashion_lenet5", "CPU:0", "function", 1, 3200.0, 1.0, 0.5, 50, 3000.0,
+                              kind=benchreport.KERAS, step_flops=1e6, samples_per_step=32.0,
+                              course_us_per_sample=166.0, course_program="cifar10_lenet5",
+                              course_flops_ratio=2.0)]
+    lines = benchreport.keras_course_table(run)
+    row = next(line for line in lines if line.startswith("| `fashion_lenet5`"))
+    # 3200 us / 32 samples x 2 (the twin's work) = 200 us a sample; the course's 166 is 0.8 of it.
+    assert row == "| `fashion_lenet5` | `cifar10_lenet5` (x2.00 work) | 166 | 200.0 | 0.8 |"
+
+
+def test_a_timed_keras_run_is_saved_step_by_step_and_reported_against_the_peak(tmp_path):
+    """pytest-benchmark, enabled, saves a Keras program's steps as the clock inside its fit timed
+    them (a round per steady call), and the report sets them against the peak of the same run."""
+    import os
+    import subprocess
+    import sys
+
+    storage = tmp_path / "benchmarks"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/test_benchmarks.py", "-q", "-p", "no:cacheprovider", "-n", "0",
+         "--benchmark-enable", "--benchmark-only", f"--benchmark-storage=file://{storage}", "--benchmark-autosave",
+         "-k", "(keras_fit and rnn_onehot_1pre1 and function) or peak"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        # Not an xdist worker's: pytest-benchmark disables itself under xdist.
+        env={k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))})
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    (saved,) = benchreport.saved_runs(storage)
+    document = json.loads(saved.read_text(encoding="utf-8"))
+    keras_bench = next(b for b in document["benchmarks"] if b["extra_info"].get("kind") == benchreport.KERAS)
+    info, stats = keras_bench["extra_info"], keras_bench["stats"]
+    assert stats["rounds"] >= 5 and info["us_per_step"] == pytest.approx(stats["median"] * 1e6)
+    assert info["step_flops"] > 0 and info["samples_per_step"] == 5  # its five letters, one batch
+    _, found = benchreport.load(saved)
+    assert {t.kind for t in found} == {benchreport.KERAS, benchreport.PEAK}
+    out = tmp_path / "b.md"
+    assert benchreport.main(["--storage", str(storage), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "## Against the limit" in text and "| `rnn_onehot_1pre1` | CPU:0 | function |" in text

@@ -121,20 +121,20 @@ def test_a_mode_runs_as_named():
     import tensorflow as tf
     from tensorflow.python.framework import config
 
-    from harness.execution.fit import _check_switches, _xla_allowed
+    from harness.execution.fit import check_switches, xla_allowed
     from harness.execution.run import pinned
 
     with pinned(Device("CPU:0")):
         assert config.is_op_determinism_enabled()
         model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
-        with _xla_allowed({"jit_compile": True}):
+        with xla_allowed({"jit_compile": True}):
             model.compile(loss="mse", jit_compile=True)
-            _check_switches(model, {"jit_compile": True})
+            check_switches(model, {"jit_compile": True})
         assert model.jit_compile and config.is_op_determinism_enabled()
         refused = tf.keras.Sequential([tf.keras.layers.Dense(1)])
         refused.compile(loss="mse", jit_compile=True)  # op determinism on: Keras sets it aside
         with pytest.raises(HarnessError, match="jit_compile=False where the mode asks for jit_compile=True"):
-            _check_switches(refused, {"jit_compile": True})
+            check_switches(refused, {"jit_compile": True})
 
 
 # ---- chapters 4 and 5: resumed programs, nested models, prefixes as goldens ----------------

@@ -139,7 +139,7 @@ def line_values(found: dict[str, str]) -> Any:
 
 
 @contextlib.contextmanager
-def _xla_allowed(switches: Mapping[str, Any]) -> Iterator[None]:
+def xla_allowed(switches: Mapping[str, Any]) -> Iterator[None]:
     """Keras 3 turns ``jit_compile=True`` off, with a warning, wherever op determinism is on (its
     ``model_supports_jit``), and the harness turns it on for every run: an XLA mode of a Keras
     program runs with it off, as on any user's machine (the matrix runs each run twice and once
@@ -156,7 +156,7 @@ def _xla_allowed(switches: Mapping[str, Any]) -> Iterator[None]:
         config.enable_op_determinism()
 
 
-def _check_switches(model: Any, switches: Mapping[str, Any]) -> None:
+def check_switches(model: Any, switches: Mapping[str, Any]) -> None:
     """Keras sets aside a switch it cannot honour with a warning only: a mode must run as named."""
     for name in ("jit_compile", "run_eagerly"):
         if name in switches and bool(getattr(model, name)) != bool(switches[name]):
@@ -211,9 +211,9 @@ def _run(fit: Fit, epochs: int | None, batches: int | None, switches: Mapping[st
             tf.keras.backend.clear_session()
             runtime.reset_random_state()
         model = fit.model()
-        with _xla_allowed(switches):
+        with xla_allowed(switches):
             model.compile(**fit.compile(line), **switches)
-            _check_switches(model, switches)
+            check_switches(model, switches)
         if fit.before is not None:
             before.append(started_from(fit.before(model, line), model, recorder.hashes))
         callbacks = [*(fit.callbacks(line) if fit.callbacks else ()), recorder]

@@ -57,7 +57,8 @@ def report(select: str, slow_down: str, same: list[list[benchreport.Timing]],
     pairs = [(f"same code, run {i + 1} against run {i}", same[i + 1], same[i]) for i in range(runs)]
     pairs += [(f"{name} slowed, run {i + 1} against the last unslowed run", s, same[-1]) for i, s in enumerate(slowed)]
     for label, found, previous in pairs:
-        for experiment, device in sorted({(t.experiment, t.device) for t in found if t.mode != benchreport.NUMPY}):
+        for experiment, device in sorted({(t.experiment, t.device) for t in found
+                                          if t.mode != benchreport.NUMPY and t.kind != benchreport.PEAK}):
             grew = benchreport.loop_change(found, previous, experiment, device)
             if grew is None:
                 continue
@@ -83,7 +84,8 @@ def report(select: str, slow_down: str, same: list[list[benchreport.Timing]],
         f"selected loops timed {runs + 1} times from one commit, then {runs} times with `{name}` slowed on "
         "purpose (a busy wait of that fraction after each timed call), each run compared with the one before it "
         "(a slowed run: with the last unslowed run). A mode's pace is its fastest round against its program's "
-        "NumPy loop's fastest round in the same run; a loop is flagged SLOWER when the geometric mean of its "
+        "NumPy loop's fastest round in the same run (a Keras program's: against the device's peak, a float32 "
+        "matrix product); a loop is flagged SLOWER when the geometric mean of its "
         f"modes' pace changes exceeds {benchreport.FLAG_AT}x.",
         "",
         f"- Same code: {'no flag' if quiet else '**a flag**'} in {runs} comparisons; the loop's pace moved between "

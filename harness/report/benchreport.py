@@ -13,6 +13,7 @@ threshold lets through). Exits 1 when a speed target is missed.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 from collections.abc import Sequence
@@ -29,6 +30,14 @@ from harness.store.files import atomic_write
 
 REFERENCE = "eager"
 NUMPY = "numpy_float32"
+# The rows a saved run holds: a GradientTape loop (or its NumPy loop), a Keras program's fit timed
+# step by step inside it, and the device's peak (a large float32 matrix product).
+LOOP, KERAS, PEAK = "loop", "keras", "peak"
+# A loop is bound by its overhead where the step of the Keras program with the least arithmetic in
+# the run (its floor, in the same mode on the same device) is at least this share of its step.
+OVERHEAD_BOUND = 0.5
+# The plain-Python loop an overhead-bound Keras program's pace is measured against (``pace``).
+OVERHEAD_REFERENCE = "iris_sgd"
 # A loop whose pace grew this much since the previous run, over its modes (the geometric mean of
 # their changes), is flagged SLOWER. Measured here (python -m harness.report.benchflags, iris_sgd,
 # three times on 2026-12-06, 9 comparisons each way): one mode's pace moved by 0.84x to 1.20x
@@ -58,6 +67,41 @@ TARGETS: dict[str, tuple[float, float]] = {
     "mse_regression": (1000, 20),
     "regularization_free": (400, 7),
     "regularization_l2": (500, 8),
+    # The Keras programs, by the same rule from the full run of 2026-12-07 (against run_eagerly). The
+    # large CNNs are bound by their arithmetic: compiling buys them little (VGG16's fastest mode is
+    # 1.4x its eager step), and tracing makes their first result come later than eagerly.
+    "fashion_alexnet8": (1, 0.1),
+    "fashion_app": (10, 0.2),
+    "fashion_class": (10, 0.3),
+    "fashion_cnn_baseline": (9, 0.2),
+    "fashion_inception10": (6, 0.1),
+    "fashion_lenet5": (10, 0.3),
+    "fashion_resnet18": (1, 0.1),
+    "fashion_sequential": (10, 0.3),
+    "fashion_train_baseline": (20, 0.3),
+    "fashion_train_ex2": (2, 0.1),
+    "fashion_train_ex3": (10, 0.2),
+    "fashion_train_ex4": (10, 0.2),
+    "fashion_train_ex5": (10, 0.2),
+    "fashion_vgg16": (0.7, 0.1),
+    "gru_stock": (10, 0.3),
+    "keras_iris_class": (8, 0.1),
+    "keras_iris_sequential": (7, 0.1),
+    "lstm_stock": (10, 0.2),
+    "mnist_app": (10, 0.2),
+    "mnist_app_contrast": (10, 0.2),
+    "mnist_class": (10, 0.2),
+    "mnist_sequential": (10, 0.3),
+    "mnist_train_baseline": (10, 0.3),
+    "mnist_train_ex2": (2, 0.1),
+    "mnist_train_ex3": (10, 0.3),
+    "mnist_train_ex4": (10, 0.2),
+    "mnist_train_ex5": (10, 0.2),
+    "rnn_embedding_1pre1": (8, 0.1),
+    "rnn_embedding_4pre1": (9, 0.08),
+    "rnn_onehot_1pre1": (7, 0.1),
+    "rnn_onehot_4pre1": (10, 0.1),
+    "rnn_stock": (10, 0.2),
 }
 TARGET_NUMPY = 10.0  # mse_regression: its NumPy float32 loop per step against the fastest mode
 # The course's section 2.6 prints each optimizer's time; the ratios are to SGD's.
@@ -82,6 +126,29 @@ class Timing:
     course_seconds: float | None = None
     # A loop slowed on purpose (--slow-down) by this fraction, to see the flag.
     slowed_by: float = 0.0
+    kind: str = LOOP
+    # The FLOPs of one step (a Keras program's counted from its model; the peak's product), if counted.
+    step_flops: float | None = None
+    # A Keras step's samples (on average; a data set smaller than a batch trains on all of it).
+    samples_per_step: float | None = None
+    # What fit's log printed per sample on the course's machine (TF 2.1), and whose log it is: this
+    # program's, or (a Fashion-MNIST CNN) its CIFAR-10 twin's, whose work per sample is
+    # ``course_flops_ratio`` times this one's.
+    course_us_per_sample: float | None = None
+    course_program: str = ""
+    course_flops_ratio: float = 1.0
+
+    @property
+    def gflops(self) -> float | None:
+        """The step's arithmetic over its fastest round: GFLOP/s reached."""
+        if self.step_flops is None:
+            return None
+        return self.step_flops / (self.min_us_per_step * 1e-6) / 1e9
+
+    @property
+    def reference_mode(self) -> str:
+        """The mode the program is written in: a Keras program's compiled fit, a loop's eager."""
+        return "function" if self.kind == KERAS else REFERENCE
 
     @property
     def seconds(self) -> float:
@@ -124,46 +191,88 @@ def load(path: Path) -> tuple[dict[str, Any], list[Timing]]:
         rounds = shape.get(stats, "rounds", int, f"{where}.stats")
         epochs = shape.get(info, "epochs", int, f"{where}.extra_info")
         fastest = float(shape.get(stats, "min", (int, float), f"{where}.stats")) / epochs * 1e6
-        course = info.get("course_seconds")
         found.append(Timing(text["experiment"], text["device"], text["mode"], epochs, number["us_per_step"],
                             number["first_result_s"], number["compile_s"], rounds, fastest,
-                            str(info.get("declared_difference", "")),
-                            float(course) if isinstance(course, (int, float)) else None,
-                            float(info.get("slowed_by") or 0.0)))
+                            str(info.get("declared_difference", "")), _number(info, "course_seconds"),
+                            float(info.get("slowed_by") or 0.0), str(info.get("kind", LOOP)),
+                            _number(info, "step_flops"), _number(info, "samples_per_step"),
+                            _number(info, "course_us_per_sample"), str(info.get("course_program") or ""),
+                            _number(info, "course_flops_ratio") or 1.0))
     return run, sorted(found, key=lambda t: (t.experiment, t.device, t.us_per_step))
+
+
+def _number(info: dict[str, Any], key: str) -> float | None:
+    # An optional field a run of an older harness did not save.
+    value = info.get(key)
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def peak_of(found: Sequence[Timing], device: str) -> Timing | None:
+    """The device's peak in this run (its matrix product), if timed."""
+    return next((t for t in found if t.kind == PEAK and t.device == device), None)
+
+
+def fraction_of_peak(found: Sequence[Timing], t: Timing) -> float | None:
+    """The share of the device's peak a loop's fastest round reaches."""
+    peak = peak_of(found, t.device)
+    if t.kind == PEAK or peak is None or t.gflops is None or peak.gflops is None:
+        return None
+    return t.gflops / peak.gflops
 
 
 def _index(found: Sequence[Timing]) -> dict[tuple[str, str, str], Timing]:
     return {t.key: t for t in found}
 
 
-def _eager(index: dict[tuple[str, str, str], Timing], t: Timing) -> Timing | None:
-    # The NumPy loop is compared with the eager loop on the CPU.
+def _reference(index: dict[tuple[str, str, str], Timing], t: Timing) -> Timing | None:
+    """What a row's speed-up is against: the program as written on the same device (a loop's eager
+    loop, a Keras program's compiled fit); the NumPy loop's: the eager loop on the CPU."""
     device = next((d for (e, d, m) in index if e == t.experiment and m == REFERENCE
                    and d.startswith("CPU")), None) if t.mode == NUMPY else t.device
-    return index.get((t.experiment, device, REFERENCE)) if device is not None else None
+    return index.get((t.experiment, device, t.reference_mode)) if device is not None else None
 
 
 def _bit_identical(t: Timing) -> str:
-    if t.mode in (REFERENCE, NUMPY):
-        return "reference" if t.mode == REFERENCE else "-"
+    if t.mode == NUMPY or t.kind == PEAK:
+        return "-"
+    if t.mode == t.reference_mode:
+        return "reference"
     return "no (see below)" if t.declared else "yes"
 
 
-def pace(index: dict[tuple[str, str, str], Timing], t: Timing) -> float | None:
-    """A loop's fastest round against its program's NumPy loop's fastest round in the same run:
-    a load that slows the whole machine slows both (None: no NumPy loop, or the NumPy loop)."""
-    numpy = next((n for (e, d, m), n in index.items() if e == t.experiment and m == NUMPY), None)
-    if numpy is None or t.mode == NUMPY or not math.isfinite(t.min_us_per_step * numpy.min_us_per_step):
+def pace(found: Sequence[Timing], t: Timing) -> float | None:
+    """A loop's fastest round against a reference's fastest round in the same run, so that a load
+    that slows the whole machine slows both (None: no reference, or a reference itself).
+
+    A GradientTape loop's reference is its program's NumPy loop. A Keras program's is what bounds
+    it in this run (``limits``): the device's peak where its arithmetic does, and where its overhead
+    does (a single-threaded Python loop around small ops) the NumPy loop of ``OVERHEAD_REFERENCE``,
+    the same network in plain NumPy; measured (reports/benchmark-flags.md), the peak, on all cores,
+    moves with a shared machine's other work by up to 1.5x where a small Keras step does not."""
+    ref = _references(tuple(found)).get((t.experiment, t.device))
+    if ref is None or t.mode == NUMPY or t.kind == PEAK or not math.isfinite(t.min_us_per_step * ref.min_us_per_step):
         return None
-    return t.min_us_per_step / numpy.min_us_per_step
+    return t.min_us_per_step / ref.min_us_per_step
+
+
+@functools.cache
+def _references(found: tuple[Timing, ...]) -> dict[tuple[str, str], Timing]:
+    numpy = {t.experiment: t for t in found if t.mode == NUMPY}
+    refs = {(t.experiment, t.device): numpy[t.experiment] for t in found if t.kind == LOOP and t.experiment in numpy}
+    for limit in limits(found):
+        key = (limit.timing.experiment, limit.timing.device)
+        peak = peak_of(found, limit.timing.device)
+        ref = numpy.get(OVERHEAD_REFERENCE) if limit.bound == "overhead" else peak
+        if ref is not None:
+            refs[key] = ref
+    return refs
 
 
 def change(found: Sequence[Timing], previous: Sequence[Timing], t: Timing) -> float | None:
     """How much a loop's pace grew since the previous run (None where either run has no pace)."""
     before = _index(previous)
     old = before.get(t.key)
-    now, was = pace(_index(found), t), pace(before, old) if old is not None else None
+    now, was = pace(found, t), pace(previous, old) if old is not None else None
     return None if now is None or was is None else now / was
 
 
@@ -171,13 +280,13 @@ def loop_change(found: Sequence[Timing], previous: Sequence[Timing], experiment:
     """How much a loop's pace grew over its modes on a device: the geometric mean of the modes'
     changes (None when no mode has one). One mode's change is within this machine's noise."""
     changes = [c for t in found if (t.experiment, t.device) == (experiment, device) and t.mode != NUMPY
-               and (c := change(found, previous, t)) is not None]
+               and t.kind != PEAK and (c := change(found, previous, t)) is not None]
     return math.exp(sum(math.log(c) for c in changes) / len(changes)) if changes else None
 
 
 def flagged(found: Sequence[Timing], previous: Sequence[Timing]) -> dict[tuple[str, str], float]:
     """The loops (experiment, device) whose pace grew beyond ``FLAG_AT``, and by how much."""
-    loops = {(t.experiment, t.device) for t in found if t.mode != NUMPY}
+    loops = {(t.experiment, t.device) for t in found if t.mode != NUMPY and t.kind != PEAK}
     grown = {key: loop_change(found, previous, *key) for key in sorted(loops)}
     return {key: g for key, g in grown.items() if g is not None and g > FLAG_AT}
 
@@ -187,17 +296,26 @@ def rows(found: Sequence[Timing], previous: Sequence[Timing]) -> list[list[str]]
     slower = flagged(found, previous)
     out = []
     for t in found:
-        eager = _eager(index, t)
+        reference = _reference(index, t)
         grew = change(found, previous, t)
         loop = slower.get((t.experiment, t.device))
         moved = "-" if grew is None else f"{grew:.2f}x" + (f"; loop {loop:.2f}x SLOWER" if loop else "")
+        share = fraction_of_peak(found, t)
         out.append([
             t.experiment, t.device, t.mode, f"{t.us_per_step:,.2f}", f"{1e6 / t.us_per_step:,.0f}",
-            f"{eager.us_per_step / t.us_per_step:,.0f}x" if eager else "-",
+            f"{1e6 / t.us_per_step * t.samples_per_step:,.0f}" if t.samples_per_step else "-",
+            f"{reference.us_per_step / t.us_per_step:,.{2 if t.kind == KERAS else 0}f}x" if reference else "-",
+            f"{t.gflops:,.2f}" if t.gflops is not None else "-",
+            _percent(share) if share is not None else "-",
             f"{t.first_result_s:.3f}", f"{t.compile_s:.3f}", _bit_identical(t),
             str(t.rounds), moved + (f" (slowed on purpose by {t.slowed_by:.0%})" if t.slowed_by else ""),
         ])
     return out
+
+
+def _percent(share: float) -> str:
+    # Shares of the peak span six orders of magnitude (a letter program's step against a CNN's).
+    return f"{share:.1%}" if share >= 0.001 else f"{share:.1e}"
 
 
 @dataclass(frozen=True)
@@ -231,7 +349,7 @@ def targets(found: Sequence[Timing]) -> list[Target]:
     """For every loop timed eagerly on a CPU: its fastest mode against eager per step (and which
     mode is the fastest bit-identical one), and its time to first result."""
     found_targets = []
-    for experiment in sorted({t.experiment for t in found}):
+    for experiment in sorted({t.experiment for t in found if t.kind != PEAK}):
         cpu = [t for t in found if t.experiment == experiment and t.device.startswith("CPU")]
         eager = next((t for t in cpu if t.mode == REFERENCE), None)
         modes = [t for t in cpu if t.mode not in (REFERENCE, NUMPY)]
@@ -239,12 +357,14 @@ def targets(found: Sequence[Timing]) -> list[Target]:
             continue
         steady_goal, first_goal = TARGETS.get(experiment, (None, None))
         fastest = min(modes, key=lambda t: t.us_per_step)
-        exact = [t for t in modes if _bit_identical(t) == "yes"]
+        exact = [t for t in modes if _bit_identical(t) in ("yes", "reference")]
         fastest_exact = min(exact, key=lambda t: t.us_per_step) if exact else None
-        identical = _bit_identical(fastest) == "yes"
+        identical = fastest in exact
+        # A loop's modes are declared against eager, a Keras program's against its compiled fit.
+        written = "eager" if fastest.reference_mode == REFERENCE else "the compiled fit as written"
         detail = (f"fastest mode {fastest.mode} on {fastest.device}: {fastest.us_per_step:,.3f} us/step "
                   f"against {eager.us_per_step:,.1f}; its trajectory is "
-                  + ("bit-identical to eager" if identical else "NOT bit-identical to eager"))
+                  + (f"bit-identical to {written}" if identical else f"NOT bit-identical to {written}"))
         if not identical:
             detail += (f"; the fastest bit-identical mode is {fastest_exact.mode}, "
                        f"{eager.us_per_step / fastest_exact.us_per_step:,.1f}x" if fastest_exact
@@ -302,13 +422,141 @@ def course_table(found: Sequence[Timing]) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class Limit:
+    """A Keras program's fastest mode on a device against what the device computes at most."""
+
+    timing: Timing
+    share: float  # of the peak its fastest round reaches
+    floor: Timing  # the program with the least arithmetic per step, in the same mode on the device
+    overhead: float  # the floor's step over this one's (at most 1)
+
+    @property
+    def bound(self) -> str:
+        return "overhead" if self.overhead >= OVERHEAD_BOUND else "arithmetic"
+
+
+def limits(found: Sequence[Timing]) -> list[Limit]:
+    """Each Keras program's fastest mode per device, its share of the peak, and how much of its
+    step the floor (a step with next to no arithmetic: Keras's and TensorFlow's fixed cost) is."""
+    out = []
+    for (experiment, device) in sorted({(t.experiment, t.device) for t in found if t.kind == KERAS}):
+        mine = [t for t in found if (t.experiment, t.device) == (experiment, device)]
+        fastest = min(mine, key=lambda t: t.min_us_per_step)
+        share = fraction_of_peak(found, fastest)
+        same = [t for t in found if t.kind == KERAS and (t.device, t.mode) == (device, fastest.mode)
+                and t.step_flops is not None]
+        if share is None or not same:
+            continue
+        floor = min(same, key=lambda t: (t.step_flops, t.experiment))
+        out.append(Limit(fastest, share, floor, min(floor.min_us_per_step / fastest.min_us_per_step, 1.0)))
+    return out
+
+
+def limit_section(found: Sequence[Timing], chart_name: str | None) -> list[str]:
+    found_limits = limits(found)
+    peaks = [t for t in found if t.kind == PEAK and t.gflops is not None]
+    if not found_limits or not peaks:
+        return []
+    rows = [[f"`{x.timing.experiment}`", x.timing.device, x.timing.mode, f"{x.timing.min_us_per_step:,.1f}",
+             f"{x.timing.step_flops / 1e6:,.3f}" if x.timing.step_flops is not None else "-",
+             f"{x.timing.gflops:,.3f}" if x.timing.gflops is not None else "-", _percent(x.share),
+             f"{x.overhead:.0%}", x.bound] for x in sorted(found_limits, key=lambda x: -x.share)]
+    floors = sorted({f"`{x.floor.experiment}` ({x.floor.mode}: {x.floor.min_us_per_step:,.0f} us)"
+                     for x in found_limits})
+    bound = {b: [x for x in found_limits if x.bound == b] for b in ("arithmetic", "overhead")}
+    loops = [(t, n) for t in found if t.kind == LOOP and t.mode != NUMPY and t.device.startswith("CPU")
+             for n in found if n.experiment == t.experiment and n.mode == NUMPY]
+    lines = [
+        "## Against the limit",
+        "",
+        "The peak: " + "; ".join(f"{p.device} {p.gflops:,.1f} GFLOP/s (a {((p.step_flops or 0) / 2) ** (1 / 3):,.0f}"
+                                 f"-square float32 matrix product, its fastest of {p.rounds} rounds)"
+                                 for p in peaks)
+        + ". A Keras program's step is counted from its model (`harness.execution.flops`: every Dense, Conv2D "
+        "and recurrent layer's multiply-adds on its batch, forward and twice backward, 2 FLOPs each; pooling, "
+        "normalization and activations not counted), over its fastest round in its fastest mode. The *floor* is "
+        "the step of the program with the least arithmetic in the same mode, Keras's and TensorFlow's fixed cost "
+        f"of a step; a program whose floor is at least {OVERHEAD_BOUND:.0%} of its step is bound by that overhead, "
+        "the others by their arithmetic.",
+        "",
+        *markdown_table(["program", "device", "fastest mode", "us/step (fastest round)", "MFLOP/step", "GFLOP/s",
+                         "of peak", "floor / step", "bound by"], rows),
+        "",
+        f"Floors: {', '.join(floors)}. Bound by arithmetic: {len(bound['arithmetic'])} "
+        + (f"(up to {max(x.share for x in bound['arithmetic']):.0%} of the peak)" if bound["arithmetic"] else "")
+        + f"; by overhead: {len(bound['overhead'])}"
+        + (f" (at most {max(x.share for x in bound['overhead']):.1e} of the peak)" if bound["overhead"] else "") + ".",
+    ]
+    if loops:
+        ratios = [t.min_us_per_step / n.min_us_per_step for t, n in loops]
+        lines += ["", f"The GradientTape loops of chapters 1 and 2 are bound by overhead as a whole: their steps are a "
+                      f"few multiply-adds, and in their modes they take {min(ratios):.2g}x to {max(ratios):,.0f}x the "
+                      "step of their NumPy float32 loop, which does the same arithmetic with no framework around it."]
+    if chart_name:
+        lines += ["", f"![share of the peak, log scale]({chart_name})"]
+    return lines
+
+
+def keras_course_table(found: Sequence[Timing]) -> list[str]:
+    """The time per sample fit's log printed on the course's machine (TF 2.1) beside this run's
+    steady step per sample, the program as written (its compiled fit) on the CPU."""
+    written = [t for t in found if t.kind == KERAS and t.mode == "function" and t.device.startswith("CPU")
+               and t.course_us_per_sample is not None and t.samples_per_step]
+    if not written:
+        return []
+    rows = []
+    for t in sorted(written, key=lambda t: t.experiment):
+        course = t.course_us_per_sample or math.nan
+        here = t.us_per_step / (t.samples_per_step or 1) * t.course_flops_ratio
+        twin = t.course_program and t.course_program != t.experiment
+        rows.append([f"`{t.experiment}`",
+                     f"`{t.course_program}`" + (f" (x{t.course_flops_ratio:.2f} work)" if twin else ""),
+                     f"{course:,.0f}", f"{here:,.1f}", f"{course / here:,.1f}"])
+    return [
+        "## The course's Keras logs, per sample",
+        "",
+        "Chapters 3 to 6 print fit's progress bar, whose last line gives the epoch's time per training sample on "
+        "the course's machine (TF 2.1; the median where several epochs are shown). Beside it, this run's steady "
+        "step of the program as written (its compiled fit, median) over the samples a step trains on. A "
+        "Fashion-MNIST CNN stands for its CIFAR-10 twin, whose data is not here: its time is scaled by the twin's "
+        "work per sample over its own (both counted from the models; CIFAR-10's 32x32x3 input is 3.9 times "
+        "Fashion-MNIST's 28x28x1). The course's time is a whole epoch's (its progress bar, the epoch's end and "
+        "data pipeline included), ours a steady step's: the ratio is what the course's machine and TF 2.1 "
+        "took, in multiples of this machine's steady step.",
+        "",
+        *markdown_table(["program here", "course's log", "course (us/sample)", "here (us/sample)",
+                         "course / here"], rows),
+        "",
+    ]
+
+
+def peak_chart(found: Sequence[Timing], path: Path) -> bool:
+    """The share of the peak of each Keras program's fastest mode; False when there is none."""
+    found_limits = sorted(limits(found), key=lambda x: x.share)
+    if not found_limits:
+        return False
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(9, 0.3 * len(found_limits) + 1.4))
+    ax.barh([f"{x.timing.experiment} {x.timing.device} {x.timing.mode}" for x in found_limits],
+            [x.share for x in found_limits],
+            color=["tab:orange" if x.bound == "overhead" else "tab:blue" for x in found_limits])
+    ax.set_xscale("log")
+    ax.set_xlabel("share of the device's peak (float32 matrix product), fastest mode; "
+                  "orange: bound by overhead, blue: by arithmetic")
+    ax.set_title("The Keras programs against the limit")
+    fig.tight_layout()
+    save(fig, path)
+    return True
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     # Machine details are for the reader: a part missing or of another shape reads as "?".
     return value if isinstance(value, dict) else {}
 
 
 def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str, Any] | None,
-           previous: Sequence[Timing], chart: str | None) -> str:
+           previous: Sequence[Timing], chart: str | None, limit_chart: str | None = None) -> str:
     info = run["machine_info"]
     harness_info = _mapping(info.get("harness"))
     env = _mapping(harness_info.get("cpu"))
@@ -322,15 +570,21 @@ def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str,
         f"({env.get('cpu_count', '?')} cores), oneDNN {env.get('onednn', '?')}; devices "
         f"{', '.join(map(str, harness_info.get('devices') or [])) or '?'}.",
         "",
-        "Each round runs all the epochs of the program from the initial weights and reads the "
+        "A GradientTape loop's round runs all the epochs of the program from the initial weights and reads the "
         "trajectory back; a fresh build's first call (tracing, XLA compilation and one run) is "
         "timed on its own as *first result* (median of five builds; eager: one), and *compile* "
         "is what it cost beyond a steady round. "
-        "*Speed-up* is against the eager loop of the same experiment and device in this run.",
+        "A Keras program's round is one steady call of its train function inside its own `fit` (a callback's "
+        "clock, `harness.execution.stepclock`: the first three calls and each epoch's last, short one left out), "
+        "per step; its *first result* is from `fit`'s start to the end of its first call, once; *samples/s* counts "
+        "the samples its steps train on. "
+        "*Speed-up* is against the program as written on the same device in this run: a loop's eager loop, a "
+        "Keras program's compiled fit (`function`). *GFLOP/s* is the step's counted arithmetic over its fastest "
+        "round, *of peak* that against the device's matrix product (below, *Against the limit*).",
         "",
     ]
-    header = ["experiment", "device", "mode", "us/step (median)", "steps/s", "speed-up",
-              "first result (s)", "compile (s)", "bit-identical", "rounds",
+    header = ["experiment", "device", "mode", "us/step (median)", "steps/s", "samples/s", "speed-up",
+              "GFLOP/s", "of peak", "first result (s)", "compile (s)", "bit-identical", "rounds",
               "vs previous run"]
     lines += markdown_table(header, rows(found, previous))
     lines += ["", "## Targets (ratios measured in this run)", "",
@@ -338,11 +592,13 @@ def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str,
               "significant figure: a shared machine moved one loop's time by up to 1.6x between runs of one "
               "commit, and a target missed says the loop lost half its speed-up.", ""]
     lines += [t.line() for t in targets(found)]
-    lines += ["", *course_table(found)]
+    lines += ["", *limit_section(found, limit_chart)]
+    lines += ["", *course_table(found), *keras_course_table(found)]
     differences = sorted({(t.experiment, t.mode, t.declared) for t in found if t.declared})
     if differences:
-        lines += ["", "## Modes that are not bit-identical to eager", "",
-                  "As each experiment declares it, measured by `tests/test_modes.py` (an expected failure "
+        lines += ["", "## Modes that are not bit-identical to the program as written", "",
+                  "As each experiment declares it against its reference (a loop's eager loop, a Keras program's "
+                  "compiled fit), measured by `tests/test_modes.py` (an expected failure "
                   "each, failing the day they agree or differ otherwise):",
                   ""]
         lines += [f"- `{name}` in `{mode}`: {text}." for name, mode, text in differences]
@@ -360,8 +616,9 @@ def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str,
                      + "".join(f"; `{e}` on {d}: {g:.2f}x" for (e, d), g in slower.items()) + "). How to read a "
                      "flag: measured here, three runs of one commit raised none and a loop slowed by 30% was "
                      "flagged in each run ([benchmark-flags.md](benchmark-flags.md), "
-                     "`python -m harness.report.benchflags`); rerun before believing one. A loop without a NumPy "
-                     "loop (a GPU's) has no pace and is not flagged.")
+                     "`python -m harness.report.benchflags`); rerun before believing one. A Keras program's pace "
+                     "is against the device's peak (its matrix product) in the same run. A GradientTape loop without "
+                     "a NumPy loop (a GPU's) has no pace and is not flagged.")
     if chart:
         lines += ["", f"![us per step, log scale]({chart})"]
     return "\n".join(lines) + "\n"
@@ -401,7 +658,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{runs[-1]} holds no timed training loop (was pytest-benchmark disabled?)")
     png = args.out.with_suffix(".png")
     chart(found, png)
-    text = render(run, found, previous_run, previous, png.name)
+    limit_png = args.out.with_name(args.out.stem + "-limit.png")
+    text = render(run, found, previous_run, previous, png.name,
+                  limit_png.name if peak_chart(found, limit_png) else None)
     atomic_write(args.out, text.encode("utf-8"))
     print(f"wrote {args.out} and {png} from {runs[-1]}")
     missed = [t for t in targets(found) if not t.met]

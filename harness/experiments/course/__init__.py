@@ -4,6 +4,7 @@ and 6 (循环神经网络), one module
 per section, each program as the course writes it, with what the course's text prints after it
 (运行结果)."""
 
+import re
 from collections.abc import Callable
 
 from harness.experiments.declare import COURSE, Printed, Section
@@ -51,3 +52,22 @@ def summary_counts(where: Section, total: str, trainable: str | None = None) -> 
                     known_difference=OPTIMIZER_COUNTED),
             Printed("model.summary(): Trainable params", trainable or total, count("Trainable params"), where,
                     precision="exact"))
+
+
+# What fit's progress bar printed after each epoch on the course's machine (TF 2.1's Keras): the
+# epoch's time per training sample. The benchmarks put it beside this machine's steady step.
+PER_SAMPLE = "fit's log: time per sample (us/sample)"
+LOGGED_TIME = "the time fit's log took per sample on the course's machine (TF 2.1)"
+_UNITS = {"us": 1.0, "ms": 1e3, "s": 1e6}
+
+
+def per_sample(where: Section, *texts: str) -> tuple[Printed, ...]:
+    """The per-sample times fit's log prints (``83us/sample``, ``1ms/sample``), one per epoch shown."""
+    return tuple(Printed(f"{PER_SAMPLE}, {i} of {len(texts)} shown", text, lambda r: None, where, precision="exact",
+                         not_comparable=LOGGED_TIME) for i, text in enumerate(texts, 1))
+
+
+def us_per_sample(text: str) -> float:
+    """``83us/sample`` -> 83.0; ``1ms/sample`` -> 1000.0 (TF 2.1 rounds the unit it prints)."""
+    number, unit = re.fullmatch(r"([0-9.]+)(us|ms|s)/sample", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]

@@ -22,7 +22,7 @@ from sklearn import datasets
 from tensorflow.keras import Model
 from tensorflow.keras.layers import Dense
 
-from harness.experiments.course import DRAW, section, summary_counts
+from harness.experiments.course import DRAW, per_sample, section, summary_counts
 from harness.experiments.declare import Claim, Experiment, Printed, Tolerance
 from harness.experiments.keras import Fit, Line, xla_drift
 from harness.experiments.training import ModeDifference
@@ -124,7 +124,7 @@ EXPERIMENTS = (
         printed=tuple(Printed(f"last epoch, {name}", text, locate, SEQUENTIAL, style="fixed",
                               not_comparable=DRAW if name in DRAWN else "")
                       for name, text, locate in P8_LAST)
-        + summary_counts(SEQUENTIAL, "15"),
+        + summary_counts(SEQUENTIAL, "15") + per_sample(SEQUENTIAL, "83us/sample", "125us/sample", "142us/sample"),
         claims=(LOSS_FALLS, classifies(SEQUENTIAL)), group="keras_iris"),
     Experiment(
         name="keras_iris_class", section=CLASS,
@@ -133,6 +133,6 @@ EXPERIMENTS = (
         printed=tuple(Printed(f"last epoch, {name}", text, locate, CLASS, style="fixed",
                               not_comparable="the text prints p8's output again under p11 (a copy, not a run "
                                              "of p11, whose code file uses sigmoid)")
-                      for name, text, locate in P8_LAST),
+                      for name, text, locate in P8_LAST) + per_sample(CLASS, "108us/sample", "158us/sample"),
         claims=(LOSS_FALLS, SAME_AS_SEQUENTIAL), group="keras_iris", trains_as="keras_iris_sequential"),
 )

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from harness.experiments.course import section
+from harness.experiments.course import per_sample, section
 from harness.experiments.course.c3_keras_iris import LOSS_FALLS, UNMEASURED
 from harness.experiments.course.c3_mnist import UNSEEDED, adam_compile, dataset, last_epoch
 from harness.experiments.course.c4_extensions import checkpoint_path, weights_txt
@@ -123,6 +123,9 @@ CIFAR10_COUNTS = {
     "inception10": ("121,418", "120,234", "1,184"),
     "resnet18": ("11,183,562", "11,173,962", "9,600"),
 }
+# What fit's log prints per sample in that last epoch.
+CIFAR10_PER_SAMPLE = {"cnn_baseline": "207us/sample", "lenet5": "166us/sample", "alexnet8": "1ms/sample",
+                      "vgg16": "4ms/sample", "inception10": "556us/sample", "resnet18": "5ms/sample"}
 COUNTS = ("Total params", "Trainable params", "Non-trainable params")
 
 
@@ -170,7 +173,8 @@ def networks() -> tuple[Experiment, ...]:
             fit=cnn_fit(cifar10_data, model_fn, saved_as, (32, 32, 3), 1563, FASHION_SECONDS[name] * 1.3,
                         dataset=tf.keras.datasets.cifar10),
             tolerance=UNMEASURED,
-            printed=last_epoch(where, CIFAR10_PRINTED[name], UNSEEDED if name != "inception10" else BATCH_1024),
+            printed=last_epoch(where, CIFAR10_PRINTED[name], UNSEEDED if name != "inception10" else BATCH_1024)
+            + per_sample(where, CIFAR10_PER_SAMPLE[name]),
             claims=(LOSS_FALLS,)))
     found.append(Experiment(
         name="cifar10_inception10_text", section=INCEPTION,

@@ -38,7 +38,7 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error
 from sklearn.preprocessing import MinMaxScaler
 from tensorflow.keras.layers import GRU, LSTM, Dense, Dropout, Embedding, SimpleRNN
 
-from harness.experiments.course import DRAW, section, summary_counts
+from harness.experiments.course import DRAW, per_sample, section, summary_counts
 from harness.experiments.course.c3_keras_iris import LOSS_FALLS, UNMEASURED
 from harness.experiments.datasets import course_file
 from harness.experiments.declare import Claim, Experiment, NotRunnable, Printed, Section
@@ -400,7 +400,8 @@ EXPERIMENTS = (
         fit=letters_fit(onehot_4pre1_data, onehot_model, "rnn_onehot_4pre1", {**_rnn(3, 5), **_dense(3, 5)},
                         predictions(_onehot, WINDOWS_5, input_word), xla_drift(7, 368)),
         tolerance=UNMEASURED,
-        printed=(*last_epochs(ONEHOT_4, ("0.2658", "0.2614", "0.2572")), *summary_counts(ONEHOT_4, "47")),
+        printed=(*last_epochs(ONEHOT_4, ("0.2658", "0.2614", "0.2572")), *summary_counts(ONEHOT_4, "47"),
+                 *per_sample(ONEHOT_4, "53ms/sample", "60ms/sample", "60ms/sample")),
         claims=(LOSS_FALLS, ALL_RIGHT, predicts(ONEHOT_4, input_word)), group="letters"),
     Experiment(
         name="rnn_embedding_1pre1", section=EMBEDDING,
@@ -409,7 +410,8 @@ EXPERIMENTS = (
                         {"embedding_embeddings": (5, 2), **_rnn(3, 2), **_dense(3, 5)},
                         predictions(_ids, list(input_word), input_word), xla_drift(2, 500096)),
         tolerance=UNMEASURED,
-        printed=(*last_epochs(EMBEDDING, ("0.6472", "0.6388", "0.6305")), *summary_counts(EMBEDDING, "48")),
+        printed=(*last_epochs(EMBEDDING, ("0.6472", "0.6388", "0.6305")), *summary_counts(EMBEDDING, "48"),
+                 *per_sample(EMBEDDING, "73ms/sample", "72ms/sample", "61ms/sample")),
         claims=(LOSS_FALLS, ALL_RIGHT, predicts(EMBEDDING, input_word)), group="letters"),
     Experiment(
         name="rnn_embedding_4pre1", section=EMBEDDING,
@@ -419,21 +421,26 @@ EXPERIMENTS = (
                         predictions(_ids, WINDOWS_26, input_word_26), xla_drift(3, 27200)),
         tolerance=UNMEASURED,
         printed=(*last_epochs(EMBEDDING, ("0.2332", "0.2273", "0.2215", "0.2158", "0.2103", "0.2050", "0.1998",
-                                          "0.1948")), *summary_counts(EMBEDDING, "468")),
+                                          "0.1948")), *summary_counts(EMBEDDING, "468"),
+                 *per_sample(EMBEDDING, "13ms/sample", "14ms/sample", "13ms/sample", "13ms/sample", "15ms/sample",
+                             "13ms/sample", "11ms/sample", "11ms/sample")),
         claims=(LOSS_FALLS, ALL_RIGHT, predicts(EMBEDDING, input_word_26)), group="letters"),
     Experiment(
         name="rnn_stock", section=STOCK_RNN,
         summary="SimpleRNN(80)-SimpleRNN(100) with dropout on 60 days of opening prices, Adam, 50 epochs (p38)",
         fit=stock_fit(SimpleRNN, "simple_rnn", 1, "rnn_stock", 26.0, 1988772730, 432), tolerance=UNMEASURED,
-        printed=stock_printed(STOCK_RNN, copy=True), claims=(LOSS_FALLS, FOLLOWS), group="rnn_stock"),
+        printed=stock_printed(STOCK_RNN, copy=True)
+        + per_sample(STOCK_RNN, "271us/sample"), claims=(LOSS_FALLS, FOLLOWS), group="rnn_stock"),
     Experiment(
         name="lstm_stock", section=STOCK_LSTM,
         summary="the same with LSTM(80)-LSTM(100) (p47)",
         fit=stock_fit(LSTM, "lstm", 4, "LSTM_stock", 57.0, 2180387399, 630), tolerance=UNMEASURED,
-        printed=stock_printed(STOCK_LSTM, copy=False), claims=(LOSS_FALLS, FOLLOWS), group="lstm_stock"),
+        printed=stock_printed(STOCK_LSTM, copy=False)
+        + per_sample(STOCK_LSTM, "336us/sample"), claims=(LOSS_FALLS, FOLLOWS), group="lstm_stock"),
     Experiment(
         name="gru_stock", section=STOCK_GRU,
         summary="the same with GRU(80)-GRU(100) (p56)",
         fit=stock_fit(GRU, "gru", 3, "stock", 63.0, 2001018576, 293), tolerance=UNMEASURED,
-        printed=stock_printed(STOCK_GRU, copy=True), claims=(LOSS_FALLS, FOLLOWS), group="gru_stock"),
+        printed=stock_printed(STOCK_GRU, copy=True)
+        + per_sample(STOCK_GRU, "336us/sample"), claims=(LOSS_FALLS, FOLLOWS), group="gru_stock"),
 )
