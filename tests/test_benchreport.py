@@ -132,7 +132,7 @@ def _two_programs(big: float = 1.0, tiny: float = 1.0, machine: float = 1.0, num
                   ) -> list[benchreport.Timing]:
     """A CNN-sized program bound by its arithmetic, a tiny one bound by overhead, the peak, and the
     overhead reference's NumPy loop, each scaled (``machine``: the peak)."""
-    found = _keras(dict.fromkeys(MODES, 5.0 * big), peak=100.0 * machine, flops=6e9)
+    found = _keras(dict.fromkeys(MODES, 5.0 * big), peak=100.0 * machine, flops=6e11)
     found += [t for t in _keras(dict.fromkeys(MODES, 0.5 * tiny), name="keras_iris_sequential", flops=1e3)
               if t.kind == benchreport.KERAS]
     return found + [benchreport.Timing(benchreport.OVERHEAD_REFERENCE, "NumPy", benchreport.NUMPY, 500,
@@ -212,3 +212,14 @@ def test_a_timed_keras_run_is_saved_step_by_step_and_reported_against_the_peak(t
     assert benchreport.main(["--storage", str(storage), "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert "## Against the limit" in text and "| `rnn_onehot_1pre1` | CPU:0 | function |" in text
+
+
+def test_a_program_far_below_the_peak_is_bound_by_overhead_whatever_its_floor():
+    """The letter programs: a recurrent loop's overhead the floor (the fastest step, a Dense layer's)
+    does not have makes the floor a small share of their step, and they reach 1e-5 of the peak."""
+    floor = [benchreport.Timing("keras_iris_sequential", "CPU:0", "function", 1, 1000.0, 1.0, 0.5, 50, 1000.0,
+                                kind=benchreport.KERAS, step_flops=2e3, samples_per_step=30.0)]
+    letters = _keras({"function": 8.0}, name="rnn_onehot_1pre1", flops=1e3)
+    (found,) = [x for x in benchreport.limits(floor + letters) if x.timing.experiment == "rnn_onehot_1pre1"]
+    assert found.overhead == pytest.approx(1 / 8) and found.share < benchreport.OVERHEAD_SHARE_OF_PEAK
+    assert found.bound == "overhead"
