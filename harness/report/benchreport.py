@@ -499,8 +499,8 @@ def limit_section(found: Sequence[Timing], chart_name: str | None) -> list[str]:
             ratios = [t.min_us_per_step / n.min_us_per_step for t, n in loops if t.mode == mode]
             return f"{min(ratios):.2g}x to {max(ratios):.2g}x" if ratios else "-"
 
-        lines += ["", "The GradientTape loops of chapters 1 and 2 do a few multiply-adds a step: no share of the peak is "
-                      "worth a column. Against their NumPy float32 loop (the same arithmetic, in plain NumPy), a "
+        lines += ["", "The GradientTape loops of chapters 1 and 2 do a few multiply-adds a step: no share of the peak "
+                      "is worth a column. Against their NumPy float32 loop (the same arithmetic, in plain NumPy), a "
                       f"step takes {spread(REFERENCE)} its time eagerly (TensorFlow's cost per op) and "
                       f"{spread('fused_xla')} in `fused_xla` (XLA runs the whole loop as one program, where NumPy "
                       "pays Python's cost per op): both are overhead, of the framework or of Python."]
