@@ -223,3 +223,22 @@ def test_a_program_far_below_the_peak_is_bound_by_overhead_whatever_its_floor():
     (found,) = [x for x in benchreport.limits(floor + letters) if x.timing.experiment == "rnn_onehot_1pre1"]
     assert found.overhead == pytest.approx(1 / 8) and found.share < benchreport.OVERHEAD_SHARE_OF_PEAK
     assert found.bound == "overhead"
+
+
+def test_a_run_on_another_cpu_is_not_compared_with(tmp_path, capsys):
+    """The committed runs of 2026-12-06 (an AVX-512 EPYC) and 2026-12-07 (an AVX2 one): TensorFlow's
+    loops ran 2.5 to 5.5 times slower on the second, NumPy's 2.3 times; that is the CPU's kernels,
+    not the code, and no loop is flagged. The same run twice is compared."""
+    folder = tmp_path / "benchmarks" / "Linux-CPython-3.11-64bit"
+    folder.mkdir(parents=True)
+    older, newer = SAVED[-2], SAVED[-1]
+    assert benchreport.machine(json.loads(older.read_text())) != benchreport.machine(json.loads(newer.read_text()))
+    shutil.copy(older, folder / "0001_run.json")
+    shutil.copy(newer, folder / "0002_run.json")
+    code, err = _main(tmp_path / "benchmarks", tmp_path, capsys)
+    text = (tmp_path / "b.md").read_text(encoding="utf-8")
+    assert code == 0, err
+    assert "No earlier run on this machine (kernel class avx2" in text and "SLOWER" not in text
+    shutil.copy(newer, folder / "0003_run.json")
+    _main(tmp_path / "benchmarks", tmp_path, capsys)
+    assert "Previous run on this machine" in (tmp_path / "b.md").read_text(encoding="utf-8")

@@ -566,8 +566,20 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def machine(run: dict[str, Any]) -> tuple[str, str, str]:
+    """What a pace depends on beyond the code: the CPU and the kernels TensorFlow picks on it (a
+    run on an AVX-512 CPU and one on an AVX2 CPU time other kernels; their paces are not comparable)."""
+    info = _mapping(run.get("machine_info"))
+    cpu = _mapping(_mapping(info.get("harness")).get("cpu"))
+    return (str(cpu.get("kernel_class", "?")), str(_mapping(info.get("cpu")).get("brand_raw", "?")),
+            str(cpu.get("cpu_count", "?")))
+
+
 def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str, Any] | None,
-           previous: Sequence[Timing], chart: str | None, limit_chart: str | None = None) -> str:
+           previous: Sequence[Timing], chart: str | None, limit_chart: str | None = None,
+           other: dict[str, Any] | None = None) -> str:
+    """``previous_run``: the newest earlier run on the same machine (``machine``); ``other``: the newest
+    earlier run on another, which is not compared with."""
     info = run["machine_info"]
     harness_info = _mapping(info.get("harness"))
     env = _mapping(harness_info.get("cpu"))
@@ -614,11 +626,18 @@ def render(run: dict[str, Any], found: Sequence[Timing], previous_run: dict[str,
                   ""]
         lines += [f"- `{name}` in `{mode}`: {text}." for name, mode, text in differences]
     lines += ["", "## Against the previous run", ""]
-    if previous_run is None:
+    if previous_run is None and other is not None:
+        here, there = machine(run), machine(other)
+        lines.append(f"No earlier run on this machine (kernel class {here[0]}, {here[1]}, {here[2]} cores) in the "
+                     f"storage: the newest, {other['datetime']}, ran on kernel class {there[0]}, {there[1]}, "
+                     f"{there[2]} cores. A pace from another CPU's kernels is not a regression of the code, so no "
+                     "loop is compared or flagged; the next `tox -e bench` here compares with this one.")
+    elif previous_run is None:
         lines.append("No previous run in the storage: the next `tox -e bench` compares with this one.")
     else:
         slower = flagged(found, previous)
-        lines.append(f"Previous run {previous_run['datetime']}. *vs previous run* is how much a mode's pace grew: its "
+        lines.append(f"Previous run on this machine {previous_run['datetime']}. *vs previous run* is how much a "
+                     "mode's pace grew: its "
                      "fastest round against the fastest round of its program's NumPy loop in the same run, so that "
                      "a load on the whole machine, which slows both, cancels. One mode's pace moved by up to 1.2x "
                      "between runs of one commit here, more than a 30% slowdown can show: a loop is flagged SLOWER "
@@ -661,7 +680,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"no saved benchmark run in {args.storage}: run `tox -e bench` first")
     try:
         run, found = load(runs[-1])
-        previous_run, previous = load(runs[-2]) if len(runs) > 1 else (None, [])
+        previous_run, previous, other = None, [], None
+        for path in reversed(runs[:-1]):
+            candidate, timings = load(path)
+            if machine(candidate) == machine(run):
+                previous_run, previous = candidate, timings
+                break
+            other = other or candidate
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -671,7 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chart(found, png)
     limit_png = args.out.with_name(args.out.stem + "-limit.png")
     text = render(run, found, previous_run, previous, png.name,
-                  limit_png.name if peak_chart(found, limit_png) else None)
+                  limit_png.name if peak_chart(found, limit_png) else None, other)
     atomic_write(args.out, text.encode("utf-8"))
     print(f"wrote {args.out} and {png} from {runs[-1]}")
     missed = [t for t in targets(found) if not t.met]
